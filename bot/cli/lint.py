@@ -1,0 +1,5 @@
+"""`incident-bot` commands: lint (placeholder, filled in by its issue)."""
+
+from __future__ import annotations
+
+from bot.cli.app import app  # noqa: F401

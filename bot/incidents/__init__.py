@@ -1,0 +1,1 @@
+"""Incidents: open, acknowledge, resolve; every side effect leaves through the outbox."""

@@ -1,0 +1,1 @@
+"""Pytest fixtures that start the fake Slack and PagerDuty servers."""
