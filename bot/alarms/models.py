@@ -123,18 +123,24 @@ _DATAPOINT = re.compile(r"\[\s*(-?[0-9][0-9.eE+-]*)\s*\(")
 _ARN_REGION = re.compile(r"^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):")
 
 
-def parse_alarm(message: str) -> AlarmEvent | None:
-    """Parse an SNS `Message` into an `AlarmEvent`; None when it is not a CloudWatch alarm at all.
-
-    Raises BadInput when it looks like an alarm (has `AlarmName` and `NewStateValue`) but a field is malformed.
-    """
+def alarm_body(message: str) -> dict[str, Any] | None:
+    """The decoded alarm body of an SNS `Message`; None when it is not a CloudWatch alarm at all."""
     try:
         body = json.loads(message)
     except ValueError:
         return None
     if not isinstance(body, dict) or "AlarmName" not in body or "NewStateValue" not in body:
         return None
-    return alarm_from_body(body)
+    return body
+
+
+def parse_alarm(message: str) -> AlarmEvent | None:
+    """Parse an SNS `Message` into an `AlarmEvent`; None when it is not a CloudWatch alarm at all.
+
+    Raises BadInput when it looks like an alarm (has `AlarmName` and `NewStateValue`) but a field is malformed.
+    """
+    body = alarm_body(message)
+    return alarm_from_body(body) if body is not None else None
 
 
 def alarm_from_body(body: dict[str, Any]) -> AlarmEvent:

@@ -1,0 +1,379 @@
+"""Slack as the incident flow's `ChatOps`: slack_sdk's `AsyncWebClient`, Slack's failures mapped onto ours.
+
+Rate limits (429, honouring `Retry-After` up to `max_wait`), 500/503 and dropped connections are retried a
+bounded number of times by slack_sdk's own retry handlers; whatever still fails becomes
+`TransientDeliveryError` (`retry_after` set when Slack said so). Refusals (`invalid_auth`,
+`channel_not_found`, `is_archived`, invalid blocks…) become `SlackRefused`, a `PermanentDeliveryError` naming
+Slack's error code.
+
+Posts carry Slack message metadata (`event_type: incident_bot_post`, `event_payload: {"key": …}`) so
+`find_post` can tell whether an earlier, ambiguous attempt landed: callers check it before retrying `post`.
+
+To extend: add a method that calls `self._call("<api.method>", self._client.<api_method>(...))`; map any new
+"not really an error" code where it is called (see `invite`), not in `_failure`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Awaitable, Mapping, Sequence
+from copy import deepcopy
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.incidents.ports import Channel, Message, NameTaken
+
+POST_EVENT_TYPE = "incident_bot_post"
+TOPIC_MAX = 250
+BLOCKS_MAX = 50
+SECTION_TEXT_MAX = 3000
+SECTION_FIELD_MAX = 2000
+HEADER_TEXT_MAX = 150
+MARKDOWN_BLOCK_MAX = 12000
+MESSAGE_TEXT_MAX = 40000
+ELLIPSIS = "…"
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+# Slack answers these with HTTP 200 but they are the server's trouble, not ours.
+_TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                               "request_timeout"})
+
+
+class SlackRefused(PermanentDeliveryError):
+    """Slack refused the call and retrying cannot fix it; `error` is Slack's code (e.g. `is_archived`)."""
+
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"slack {method}: {error}")
+        self.method = method
+        self.error = error
+
+
+class _CappedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """Waits out a 429 in-process only when `Retry-After` is short; longer waits go back to the caller."""
+
+    def __init__(self, max_retry_count: int, max_wait: float) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        retry_after = _retry_after(response.headers)
+        return retry_after is None or retry_after <= self.max_wait
+
+
+class _ProportionalJitter(Jitter):
+    """Up to +100% of the wait; slack_sdk's default adds up to a whole second whatever the backoff."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1 + random.random())  # spreads retries; not for security
+
+
+def retry_handlers(
+    *, max_retries: int = 2, backoff: float = 0.5, max_wait: float = 10.0
+) -> list[AsyncRetryHandler]:
+    """slack_sdk retry handlers with bounded attempts, shared by the Web API and `response_url` clients."""
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
+    return [
+        _CappedRateLimitRetryHandler(max_retries, max_wait),
+        AsyncServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+        AsyncConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+    ]
+
+
+class SlackChat:
+    """`ChatOps` on a Slack workspace through the Web API with a bot token."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = "https://slack.com/api/",
+        timeout: int = 10,
+        max_retries: int = 2,
+        backoff: float = 0.5,
+        max_wait: float = 10.0,
+        history_depth: int = 200,
+    ) -> None:
+        self._client = AsyncWebClient(
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            retry_handlers=retry_handlers(max_retries=max_retries, backoff=backoff, max_wait=max_wait),
+        )
+        self._history_depth = history_depth
+        # conversations.list is slow and tightly rate limited; names rarely move, so remember them.
+        self._channel_ids: dict[str, str] = {}
+
+    async def create_channel(self, name: str) -> Channel:
+        """Create a public channel; raises NameTaken when the name exists."""
+        try:
+            data = await self._call("conversations.create", self._client.conversations_create(name=name))
+        except SlackRefused as exc:
+            if exc.error == "name_taken":
+                raise NameTaken(name) from None
+            raise
+        channel = Channel(id=data["channel"]["id"], name=data["channel"]["name"])
+        self._channel_ids[channel.name] = channel.id
+        return channel
+
+    async def find_channel(self, name: str) -> Channel | None:
+        """The (unarchived) channel with exactly this name, or None."""
+        name = name.removeprefix("#")
+        cursor: str | None = None
+        while True:
+            data = await self._call(
+                "conversations.list",
+                self._client.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+                ),
+            )
+            for found in data.get("channels", []):
+                self._channel_ids[found["name"]] = found["id"]
+                if found["name"] == name:
+                    return Channel(id=found["id"], name=found["name"])
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+
+    async def set_topic(self, channel_id: str, topic: str) -> None:
+        """Set the channel topic, cut to Slack's 250 characters."""
+        await self._call(
+            "conversations.setTopic",
+            self._client.conversations_setTopic(channel=channel_id, topic=_cut(topic, TOPIC_MAX)),
+        )
+
+    async def set_purpose(self, channel_id: str, purpose: str) -> None:
+        """Set the channel purpose, cut to Slack's 250 characters."""
+        await self._call(
+            "conversations.setPurpose",
+            self._client.conversations_setPurpose(channel=channel_id, purpose=_cut(purpose, TOPIC_MAX)),
+        )
+
+    async def resolve_user(self, user: str) -> str | None:
+        """A user id (`U…`/`W…` or a `<@U…>` mention as is, an email looked up); None if unknown."""
+        user = user.strip()
+        mention = _MENTION.match(user)
+        if mention:
+            return mention.group(1)
+        if _USER_ID.match(user):
+            return user
+        if "@" not in user.lstrip("@"):
+            return None
+        try:
+            data = await self._call("users.lookupByEmail", self._client.users_lookupByEmail(email=user))
+        except SlackRefused as exc:
+            if exc.error == "users_not_found":
+                return None
+            raise
+        return str(data["user"]["id"])
+
+    async def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
+        """Invite users; users already in the channel (and the bot itself) are not an error."""
+        users = list(dict.fromkeys(user_ids))
+        if not users:
+            return
+        try:
+            await self._call("conversations.invite",
+                             self._client.conversations_invite(channel=channel_id, users=users))
+        except SlackRefused as exc:
+            if exc.error not in {"already_in_channel", "cant_invite_self"}:
+                raise
+            if len(users) == 1:
+                return
+            # Slack refuses the whole batch for one member already in; invite the rest one by one.
+            for user in users:
+                await self.invite(channel_id, [user])
+
+    async def add_bookmark(self, channel_id: str, title: str, link: str) -> None:
+        """Add a link bookmark to the channel."""
+        await self._call(
+            "bookmarks.add",
+            self._client.bookmarks_add(channel_id=channel_id, title=title, type="link", link=link),
+        )
+
+    async def post(self, channel: str, message: Message, *, key: str) -> str:
+        """Post `message` in `channel` (id, name or `#name`) tagged with `key`; returns the message ts."""
+        target = channel if _CHANNEL_ID.match(channel) else "#" + channel.removeprefix("#")
+        data = await self._call(
+            "chat.postMessage",
+            self._client.chat_postMessage(
+                channel=target,
+                text=_cut(message.text, MESSAGE_TEXT_MAX),
+                blocks=fit_blocks(message.blocks) or None,
+                metadata={"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}},
+                unfurl_links=False,
+            ),
+        )
+        if target.startswith("#") and data.get("channel"):
+            self._channel_ids[target[1:]] = str(data["channel"])
+        return str(data["ts"])
+
+    async def update(self, channel_id: str, ts: str, message: Message) -> None:
+        """Replace the text and blocks of the message `ts` posted earlier in `channel_id`."""
+        await self._call(
+            "chat.update",
+            self._client.chat_update(channel=channel_id, ts=ts, text=_cut(message.text, MESSAGE_TEXT_MAX),
+                                     blocks=fit_blocks(message.blocks)),
+        )
+
+    async def find_post(self, channel: str, *, key: str) -> str | None:
+        """The ts of a recent message posted with `key` (within `history_depth` messages), or None."""
+        channel_id = await self._channel_id(channel)
+        if channel_id is None:
+            return None
+        seen = 0
+        cursor: str | None = None
+        while seen < self._history_depth:
+            data = await self._call(
+                "conversations.history",
+                self._client.conversations_history(
+                    channel=channel_id, include_all_metadata=True, limit=min(200, self._history_depth),
+                    cursor=cursor,
+                ),
+            )
+            messages = data.get("messages", [])
+            for found in messages:
+                metadata = found.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == POST_EVENT_TYPE and payload.get("key") == key:
+                    return str(found["ts"])
+            seen += len(messages)
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor or not messages:
+                return None
+        return None
+
+    async def _channel_id(self, channel: str) -> str | None:
+        if _CHANNEL_ID.match(channel):
+            return channel
+        name = channel.removeprefix("#")
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+        found = await self.find_channel(name)
+        return found.id if found else None
+
+    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
+        """Await one Web API call; map every failure onto `bot.errors`."""
+        try:
+            response = await call
+        except SlackApiError as exc:
+            raise _failure(method, exc) from None
+        except SlackClientError as exc:
+            raise PermanentDeliveryError(f"slack {method}: {exc}") from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientDeliveryError(f"slack {method}: {type(exc).__name__}") from None
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
+
+def _failure(method: str, exc: SlackApiError) -> TransientDeliveryError | PermanentDeliveryError:
+    response = exc.response
+    status = int(getattr(response, "status_code", 0) or 0)
+    data = getattr(response, "data", None)
+    error = str(data.get("error") or "") if isinstance(data, dict) else ""
+    if status == 429 or error == "ratelimited":
+        return TransientDeliveryError(f"slack {method}: rate limited",
+                                      retry_after=_retry_after(getattr(response, "headers", {}) or {}))
+    if status >= 500 or error in _TRANSIENT_ERRORS:
+        return TransientDeliveryError(f"slack {method}: {error or f'HTTP {status}'}")
+    return SlackRefused(method, error or f"HTTP {status}")
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            # slack_sdk hands retry handlers header values as lists, aiohttp as strings.
+            raw = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return float(raw)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+def fit_blocks(blocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A copy of `blocks` within Block Kit limits: texts cut with "…"; at most 50 blocks, the last saying how
+    many were left out."""
+    fitted = [_fit_block(deepcopy(dict(block))) for block in blocks]
+    if len(fitted) > BLOCKS_MAX:
+        omitted = len(fitted) - (BLOCKS_MAX - 1)
+        fitted = fitted[: BLOCKS_MAX - 1]
+        notice = {"type": "mrkdwn", "text": f"{ELLIPSIS} {omitted} more blocks not shown"}
+        fitted.append({"type": "context", "elements": [notice]})
+    return fitted
+
+
+def _fit_block(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block.get("type")
+    text = block.get("text")
+    if kind == "section":
+        if isinstance(text, dict) and isinstance(text.get("text"), str):
+            text["text"] = _cut(text["text"], SECTION_TEXT_MAX)
+        for item in block.get("fields") or []:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                item["text"] = _cut(item["text"], SECTION_FIELD_MAX)
+    elif kind == "header" and isinstance(text, dict) and isinstance(text.get("text"), str):
+        text["text"] = _cut(text["text"], HEADER_TEXT_MAX)
+    elif kind == "markdown" and isinstance(text, str):
+        block["text"] = _cut(text, MARKDOWN_BLOCK_MAX)
+    return block
+
+
+async def post_response(
+    response_url: str,
+    message: Message,
+    *,
+    in_channel: bool = True,
+    max_retries: int = 2,
+    backoff: float = 0.5,
+) -> None:
+    """Answer a slash command through its `response_url` (Slack allows 5 posts within 30 minutes)."""
+    client = AsyncWebhookClient(
+        response_url, timeout=10, retry_handlers=retry_handlers(max_retries=max_retries, backoff=backoff)
+    )
+    try:
+        response = await client.send(
+            text=_cut(message.text, MESSAGE_TEXT_MAX),
+            blocks=fit_blocks(message.blocks) or None,
+            response_type="in_channel" if in_channel else "ephemeral",
+        )
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise TransientDeliveryError(f"slack response_url: {type(exc).__name__}") from None
+    if response.status_code == 200:
+        return
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TransientDeliveryError(f"slack response_url: HTTP {response.status_code}",
+                                     retry_after=_retry_after(response.headers or {}))
+    raise SlackRefused("response_url", response.body or f"HTTP {response.status_code}")

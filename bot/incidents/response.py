@@ -1,0 +1,209 @@
+"""The response plan: which side effects each incident change queues in the outbox, in which order.
+
+Steps of one incident run in order within a lane: `chat` (channel, posts, queries), `pager` (PagerDuty), and
+`reminder` (timed acknowledgement nudges) so a reminder waiting five minutes never holds up a post.
+To add a side effect, add a step here and its executor in `bot/outbox.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.alarms.catalog import CatalogEntry
+from bot.alarms.context import alarm_context
+from bot.alarms.models import AlarmEvent
+from bot.alarms.severity import Severity
+from bot.incidents import messages
+from bot.incidents.models import Incident, OutboxMessage
+from bot.incidents.playbook import Playbook
+from bot.incidents.ports import Message
+
+CHAT, PAGER, REMINDER = "chat", "pager", "reminder"
+INCIDENT_CHANNEL, ALERTS_CHANNEL = "incident", "alerts"
+_SLUG = re.compile(r"[^a-z0-9_-]+")
+
+
+def channel_name(*, day: datetime, alarm_name: str, entry: CatalogEntry | None, prefix: str = "") -> str:
+    """`inc-YYYYMMDD-<alarm-slug>`: lowercase, `[a-z0-9_-]`, short enough to take a `-NN` suffix within 80."""
+    base = entry.key if entry else alarm_name.removeprefix(prefix)
+    kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", base).lower()
+    slug = _SLUG.sub("-", kebab).strip("-_") or "alarm"
+    slug = re.sub(r"-{2,}", "-", slug)
+    return f"inc-{day:%Y%m%d}-{slug}"[:76].rstrip("-_")
+
+
+def dedup_key(incident: Incident) -> str:
+    """The PagerDuty dedup key: derived from our incident id so retries and reopens hit the same page."""
+    return f"incident-bot/{incident.id}"
+
+
+def step(
+    incident: Incident, lane: str, kind: str, payload: Mapping[str, Any], *, now: datetime,
+    run_after: datetime | None = None,
+) -> OutboxMessage:
+    """One outbox row for `incident`."""
+    return OutboxMessage(
+        incident_id=incident.id, lane=lane, kind=kind, payload=dict(payload), state={}, status="pending",
+        attempts=0, run_after=run_after or now, created_at=now,
+    )
+
+
+def post(incident: Incident, target: str, message: Message, *, now: datetime, note: str) -> OutboxMessage:
+    """A chat post step; `note` is how the post appears on the timeline."""
+    payload = {"target": target, "text": message.text, "blocks": list(message.blocks), "note": note}
+    return step(incident, CHAT, "post", payload, now=now)
+
+
+def page(incident: Incident, action: str, *, now: datetime, event: AlarmEvent | None = None,
+         links: Sequence[Mapping[str, str]] = ()) -> OutboxMessage:
+    """A PagerDuty event step (trigger / acknowledge / resolve)."""
+    payload: dict[str, Any] = {"action": action, "dedup_key": dedup_key(incident)}
+    if action == "trigger" and event is not None:
+        payload.update(
+            summary=f"[{incident.severity}] {incident.title}: {messages.what_crossed(event)}"[:1024],
+            severity="critical" if incident.severity == Severity.CRITICAL else "error",
+            source=event.alarm_arn,
+            component=event.alarm_name,
+            custom_details={
+                "alarm": event.alarm_name,
+                "metric": event.subject_metric,
+                "threshold": event.threshold,
+                "value": event.observed_value,
+                "reason": event.reason,
+                "incident_id": incident.id,
+            },
+            links=list(links),
+        )
+    return step(incident, PAGER, "page", payload, now=now)
+
+
+def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: datetime) -> list[OutboxMessage]:
+    """Steps for a newly opened incident, shaped by its severity."""
+    entry = playbook.entry_for(event.alarm_name)
+    severity = Severity(incident.severity)
+    policy = playbook.policy
+    responders = [*policy.responders.get(severity, ()), *(entry.invite if entry else ())]
+    ctx = alarm_context(
+        event, severity=severity, incident_id=incident.id, channel=incident.channel_name,
+        dashboard=entry.dashboard if entry else "Health", dashboard_prefix=policy.dashboard_prefix,
+        runbook_url=playbook.runbook_url(entry, incident.id),
+    )
+    runbook = playbook.runbooks.render(entry, ctx)
+    links = ctx["links"]
+    if not severity.opens_channel:
+        text = runbook if severity is Severity.HIGH else None
+        message = messages.alert(incident, event, runbook=text, responders=responders)
+        return [post(incident, ALERTS_CHANNEL, message, now=now, note=f"{severity.value} alert posted")]
+
+    console = {"Alarm": links.get("alarm", ""), "Dashboard": links.get("dashboard", ""),
+               "Runbook": links.get("runbook", "")}
+    slack_link = f"https://slack.com/app_redirect?channel={incident.channel_name}"
+    plan = [
+        step(incident, CHAT, "create_channel", {"name": incident.channel_name}, now=now),
+        page(incident, "trigger", now=now, event=event, links=[
+            {"href": slack_link, "text": f"Slack #{incident.channel_name}"},
+            {"href": links.get("alarm", ""), "text": "CloudWatch alarm"},
+        ]),
+        post(incident, ALERTS_CHANNEL, messages.announcement(incident, event), now=now, note="announced in alerts"),
+        step(incident, CHAT, "invite", {"users": _unique(responders)}, now=now),
+        post(incident, INCIDENT_CHANNEL, messages.alarm_summary(incident, event, links=console, buttons=True),
+             now=now, note="alarm summary posted"),
+        post(incident, INCIDENT_CHANNEL, messages.runbook_message(incident.title, runbook), now=now,
+             note="runbook posted"),
+        step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
+        step(incident, CHAT, "set_purpose", {"purpose": purpose(incident)}, now=now),
+    ]
+    plan += [
+        step(incident, CHAT, "bookmark", {"title": title, "link": link}, now=now)
+        for title, link in console.items() if link
+    ]
+    plan += queries(incident, event, entry, now=now, target=INCIDENT_CHANNEL)
+    plan.append(reminder(incident, playbook=playbook, now=now, round_=1))
+    return plan
+
+
+def on_reopen(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: datetime) -> list[OutboxMessage]:
+    """Flapping: the same incident again, in the same channel, paged again."""
+    severity = Severity(incident.severity)
+    if not severity.opens_channel:
+        return [post(incident, ALERTS_CHANNEL, messages.reopened(incident, event), now=now, note="reopened")]
+    return [
+        page(incident, "trigger", now=now, event=event),
+        post(incident, INCIDENT_CHANNEL, messages.reopened(incident, event), now=now, note="reopen posted"),
+        step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
+        reminder(incident, playbook=playbook, now=now, round_=1),
+    ]
+
+
+def on_acknowledge(incident: Incident, *, by: str | None, now: datetime) -> list[OutboxMessage]:
+    """Someone took it: tell PagerDuty and the channel."""
+    target = INCIDENT_CHANNEL if incident.channel_name else ALERTS_CHANNEL
+    plan = [post(incident, target, messages.acknowledged(incident, by=by), now=now, note="acknowledgement posted")]
+    if Severity(incident.severity).pages and incident.source == "alarm":
+        plan.insert(0, page(incident, "acknowledge", now=now))
+    if incident.channel_name:
+        plan.append(step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now))
+    return plan
+
+
+def on_resolve(incident: Incident, *, by: str | None, now: datetime) -> list[OutboxMessage]:
+    """Alarm cleared or resolved by hand: resolve the page, say so, post the filled post-incident template."""
+    minutes = ((incident.resolved_at or now) - incident.opened_at).total_seconds() / 60
+    has_channel = bool(incident.channel_name)
+    target = INCIDENT_CHANNEL if has_channel else ALERTS_CHANNEL
+    plan = [post(incident, target, messages.resolved(incident, minutes=minutes, by=by), now=now,
+                 note="resolution posted")]
+    if Severity(incident.severity).pages and incident.source == "alarm":
+        plan.insert(0, page(incident, "resolve", now=now))
+    if has_channel:
+        plan.append(step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now))
+        plan.append(step(incident, CHAT, "post_postmortem", {"target": target}, now=now))
+    return plan
+
+
+def on_declare(incident: Incident, *, by: str | None, responders: Sequence[str], now: datetime) -> list[OutboxMessage]:
+    """A person declared an incident: a channel, the declarer and responders invited, no page."""
+    return [
+        step(incident, CHAT, "create_channel", {"name": incident.channel_name}, now=now),
+        step(incident, CHAT, "invite", {"users": _unique([*([by] if by else []), *responders])}, now=now),
+        post(incident, INCIDENT_CHANNEL, messages.declared(incident, by=by), now=now, note="declaration posted"),
+        step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
+        step(incident, CHAT, "set_purpose", {"purpose": purpose(incident)}, now=now),
+    ]
+
+
+def queries(incident: Incident, event: AlarmEvent, entry: CatalogEntry | None, *, now: datetime,
+            target: str) -> list[OutboxMessage]:
+    """Run the runbook's queries over the alarm's window (with a little slack before it) and post the answers."""
+    if entry is None:
+        return []
+    end = event.state_change_time
+    start = end - event.evaluation_window - timedelta(minutes=5)
+    return [
+        step(incident, CHAT, "run_query",
+             {"query": name, "start": start.isoformat(), "end": end.isoformat(), "target": target}, now=now)
+        for name in entry.queries
+    ]
+
+
+def reminder(incident: Incident, *, playbook: Playbook, now: datetime, round_: int) -> OutboxMessage:
+    """Nudge the channel and on-call if a CRITICAL incident is not acknowledged within the response time."""
+    return step(incident, REMINDER, "ack_reminder", {"round": round_}, now=now,
+                run_after=now + playbook.policy.ack_timeout)
+
+
+def topic(incident: Incident) -> str:
+    """The channel topic: severity, alarm, status (≤ 250 characters)."""
+    return f"{incident.severity} · {incident.alarm_name} · {incident.status.upper()} · incident #{incident.id}"[:250]
+
+
+def purpose(incident: Incident) -> str:
+    """The channel purpose."""
+    return f"Incident #{incident.id}: {incident.title} ({incident.severity}). Managed by incident-bot."[:250]
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in items if i))

@@ -1,0 +1,71 @@
+"""API shapes of incidents (what `GET /api/incidents` and `/api/incidents/{id}` return)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    kind: str
+    summary: str
+    data: dict[str, Any]
+
+
+class StepOut(BaseModel):
+    id: int
+    lane: str
+    kind: str
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+class IncidentOut(BaseModel):
+    id: int
+    title: str
+    alarm_name: str
+    alarm_arn: str
+    severity: str
+    status: str
+    source: str
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    reopen_count: int
+    channel: str | None
+    channel_id: str | None
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentOut:
+        """The API view of an incident row."""
+        return cls(
+            id=incident.id, title=incident.title, alarm_name=incident.alarm_name, alarm_arn=incident.alarm_arn,
+            severity=incident.severity, status=incident.status, source=incident.source, opened_at=incident.opened_at,
+            acknowledged_at=incident.acknowledged_at, acknowledged_by=incident.acknowledged_by,
+            resolved_at=incident.resolved_at, reopen_count=incident.reopen_count, channel=incident.channel_name,
+            channel_id=incident.channel_id,
+        )
+
+
+class IncidentDetail(IncidentOut):
+    timeline: list[TimelineEntryOut]
+    steps: list[StepOut]
+
+    @classmethod
+    def build(cls, incident: Incident, timeline: Sequence[TimelineEntry],
+              steps: Sequence[OutboxMessage]) -> IncidentDetail:
+        """The API view of an incident with its timeline and outbox steps."""
+        return cls(
+            **IncidentOut.of(incident).model_dump(),
+            timeline=[TimelineEntryOut(at=e.at, kind=e.kind, summary=e.summary, data=e.data) for e in timeline],
+            steps=[StepOut(id=s.id, lane=s.lane, kind=s.kind, status=s.status, attempts=s.attempts,
+                           last_error=s.last_error) for s in steps],
+        )

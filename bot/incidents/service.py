@@ -1,0 +1,189 @@
+"""Incident lifecycle: open, repeat, reopen, acknowledge, resolve, declare.
+
+Each function changes the incident, appends to its timeline and queues the response plan's outbox rows, all in
+the caller's transaction; nothing here talks to Slack or PagerDuty directly (see `bot/outbox.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alarms.models import AlarmEvent, AlarmState
+from bot.alarms.severity import Severity
+from bot.errors import BadInput
+from bot.incidents import repository, response
+from bot.incidents.models import Incident, TimelineEntry, utcnow
+from bot.incidents.playbook import Playbook
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmOutcome:
+    """What an alarm transition did: `opened`, `reopened`, `repeated`, `resolved`, `noted`, `stale`, `ignored`."""
+
+    action: str
+    incident: Incident | None = None
+
+
+def note(incident: Incident, kind: str, summary: str, *, at: datetime | None = None, **data: Any) -> TimelineEntry:
+    """Append one entry to the incident's timeline."""
+    return TimelineEntry(incident_id=incident.id, at=at or utcnow(), kind=kind, summary=summary, data=data)
+
+
+async def apply_alarm(
+    *, session: AsyncSession, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]
+) -> AlarmOutcome:
+    """Apply one CloudWatch state change. A race on the open incident surfaces as IntegrityError (retry it)."""
+    if event.new_state is AlarmState.ALARM:
+        return await _on_alarm(session, playbook, event, body)
+    incident = await repository.open_for_alarm(session, event.alarm_arn)
+    if incident is None:
+        return AlarmOutcome("ignored")
+    transition = _transition_entry(incident, event)
+    if event.state_change_time < incident.last_transition_at:
+        transition.kind, transition.summary = "stale", f"Late {event.new_state} ignored (older than the last change)"
+        session.add(transition)
+        return AlarmOutcome("stale", incident)
+    session.add(transition)
+    if event.new_state is AlarmState.INSUFFICIENT_DATA:
+        return AlarmOutcome("noted", incident)
+    incident.alarm = body
+    await _close(session, incident, at=event.state_change_time, by=None)
+    return AlarmOutcome("resolved", incident)
+
+
+async def acknowledge(*, session: AsyncSession, incident_id: int, by: str | None) -> Incident:
+    """Mark an incident acknowledged (idempotent) and queue the page acknowledgement and a post."""
+    incident = await _get(session, incident_id)
+    if incident.status == "resolved":
+        raise BadInput(f"incident #{incident_id} is already resolved")
+    if incident.status == "acknowledged":
+        return incident
+    now = utcnow()
+    incident.status, incident.acknowledged_at, incident.acknowledged_by = "acknowledged", now, by
+    session.add(note(incident, "acknowledged", f"Acknowledged by {by or 'someone'}", at=now, by=by))
+    session.add_all(response.on_acknowledge(incident, by=by, now=now))
+    return incident
+
+
+async def resolve(*, session: AsyncSession, incident_id: int, by: str | None) -> Incident:
+    """Resolve an incident by hand (idempotent)."""
+    incident = await _get(session, incident_id)
+    if incident.status == "resolved":
+        return incident
+    await _close(session, incident, at=utcnow(), by=by)
+    return incident
+
+
+async def declare(
+    *, session: AsyncSession, playbook: Playbook, title: str, by: str | None, severity: Severity = Severity.HIGH
+) -> Incident:
+    """Open an incident by hand (`/incident declare`): its own channel, no page."""
+    title = " ".join(title.split())
+    if not title:
+        raise BadInput("an incident needs a title: /incident declare <title>")
+    now = utcnow()
+    incident = Incident(
+        title=title[:300], alarm_name="declared", alarm_arn=f"declared:{now.timestamp()}", open_key=None,
+        severity=severity.value, status="open", source="declared", region="", opened_at=now,
+        last_transition_at=now, reopen_count=0, alarm={},
+    )
+    session.add(incident)
+    await session.flush()
+    incident.alarm_arn = f"declared:{incident.id}"
+    incident.channel_name = response.channel_name(day=now, alarm_name=title, entry=None)
+    session.add(note(incident, "opened", f"Declared by {by or 'someone'}: {title}", at=now, by=by))
+    responders = playbook.policy.responders.get(severity, ())
+    session.add_all(response.on_declare(incident, by=by, responders=responders, now=now))
+    return incident
+
+
+async def _on_alarm(session: AsyncSession, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
+    incident = await repository.open_for_alarm(session, event.alarm_arn)
+    if incident is not None:
+        entry = _transition_entry(incident, event)
+        if event.state_change_time < incident.last_transition_at:
+            entry.kind, entry.summary = "stale", "Late ALARM ignored (older than the last change)"
+        else:
+            incident.alarm, incident.last_transition_at = body, event.state_change_time
+        session.add(entry)
+        return AlarmOutcome("repeated", incident)
+
+    latest = await repository.latest_for_alarm(session, event.alarm_arn)
+    if latest is not None and latest.resolved_at is not None:
+        if event.state_change_time <= latest.resolved_at:
+            entry = _transition_entry(latest, event)
+            entry.kind, entry.summary = "stale", "Late ALARM ignored (older than the resolution)"
+            session.add(entry)
+            return AlarmOutcome("stale", latest)
+        if event.state_change_time - latest.resolved_at <= playbook.policy.reopen_window:
+            return await _reopen(session, playbook, latest, event, body)
+    return await _open(session, playbook, event, body)
+
+
+async def _open(session: AsyncSession, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
+    entry = playbook.entry_for(event.alarm_name)
+    severity = playbook.severity_for(event.alarm_name)
+    at = event.state_change_time
+    incident = Incident(
+        title=entry.title if entry else event.alarm_name, alarm_name=event.alarm_name, alarm_arn=event.alarm_arn,
+        open_key=event.alarm_arn, severity=severity.value, status="open", source="alarm", region=event.region,
+        opened_at=at, last_transition_at=at, reopen_count=0, alarm=body,
+    )
+    if severity.opens_channel:
+        incident.channel_name = response.channel_name(
+            day=at, alarm_name=event.alarm_name, entry=entry, prefix=playbook.catalog.prefix
+        )
+    session.add(incident)
+    await session.flush()  # the unique open_key is checked here: a concurrent twin fails now, not at commit
+    known = "" if entry else " (alarm not in the catalog: generic runbook)"
+    session.add(_transition_entry(incident, event))
+    session.add(note(incident, "opened", f"Opened as {severity.value}{known}", at=at))
+    session.add_all(response.on_open(incident, event, playbook=playbook, now=utcnow()))
+    return AlarmOutcome("opened", incident)
+
+
+async def _reopen(
+    session: AsyncSession, playbook: Playbook, incident: Incident, event: AlarmEvent, body: dict[str, Any]
+) -> AlarmOutcome:
+    at = event.state_change_time
+    incident.status, incident.open_key, incident.resolved_at = "open", event.alarm_arn, None
+    incident.acknowledged_at = incident.acknowledged_by = None
+    incident.reopen_count += 1
+    incident.last_transition_at = at
+    incident.alarm = body
+    await session.flush()
+    session.add(_transition_entry(incident, event))
+    session.add(note(incident, "reopened", f"Reopened (ALARM again within the reopen window, #{incident.reopen_count})",
+                     at=at))
+    session.add_all(response.on_reopen(incident, event, playbook=playbook, now=utcnow()))
+    return AlarmOutcome("reopened", incident)
+
+
+async def _close(session: AsyncSession, incident: Incident, *, at: datetime, by: str | None) -> None:
+    incident.status, incident.open_key, incident.resolved_at = "resolved", None, at
+    incident.last_transition_at = max(at, incident.last_transition_at)
+    minutes = (at - incident.opened_at).total_seconds() / 60
+    summary = f"Resolved by {by} after {minutes:.0f} min" if by else f"Resolved: alarm back to OK after {minutes:.0f} min"
+    session.add(note(incident, "resolved", summary, at=at, by=by))
+    session.add_all(response.on_resolve(incident, by=by, now=utcnow()))
+
+
+async def _get(session: AsyncSession, incident_id: int) -> Incident:
+    incident = await repository.get(session, incident_id)
+    if incident is None:
+        raise BadInput(f"no incident #{incident_id}")
+    return incident
+
+
+def _transition_entry(incident: Incident, event: AlarmEvent) -> TimelineEntry:
+    old = event.old_state.value if event.old_state else "?"
+    return TimelineEntry(
+        incident_id=incident.id, at=event.state_change_time, kind="alarm",
+        summary=f"{event.alarm_name}: {old} → {event.new_state.value}",
+        data={"old_state": old, "new_state": event.new_state.value, "reason": event.reason,
+              "value": event.observed_value},
+    )

@@ -1,0 +1,148 @@
+"""HTTP routes: SNS intake, health, metrics, and the read-only incidents API.
+
+Every bad request gets a 4xx with `{"error": "<one line>"}`; nothing here lets an exception become a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.alarms.context import alarm_context
+from bot.alarms.models import alarm_from_body
+from bot.alarms.severity import Severity
+from bot.incidents import repository
+from bot.incidents.postmortem import postmortem_context
+from bot.incidents.schemas import IncidentDetail, IncidentOut
+
+MAX_BODY = 256 * 1024
+
+router = APIRouter()
+
+
+def error(status: int, reason: str) -> JSONResponse:
+    """The one error shape of this API."""
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The request body, or None once it exceeds `limit` bytes (checked while streaming, not after)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/sns")
+async def sns(request: Request) -> Response:
+    """SNS HTTP(S) subscription endpoint."""
+    body = await read_body(request)
+    if body is None:
+        return error(413, f"body larger than {MAX_BODY // 1024} KiB")
+    answer = await request.app.state.sns.handle(body)
+    return JSONResponse(answer.body, status_code=answer.status)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    """The database answers."""
+    if await request.app.state.db.ping():
+        return JSONResponse({"status": "ready"})
+    return error(503, "database unreachable")
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/incidents")
+async def list_incidents(request: Request, limit: int = 100, status: str | None = None) -> Response:
+    """Incidents, newest first."""
+    if not 1 <= limit <= 1000:
+        return error(400, "limit must be between 1 and 1000")
+    if status is not None and status not in {"open", "acknowledged", "resolved"}:
+        return error(400, "status must be open, acknowledged or resolved")
+    async with request.app.state.db.sessions() as session:
+        rows = await repository.newest(session, limit=limit, status=status)
+    return JSONResponse([IncidentOut.of(r).model_dump(mode="json") for r in rows])
+
+
+@router.get("/api/incidents/{incident_id}")
+async def get_incident(request: Request, incident_id: int) -> Response:
+    """One incident with its timeline (every transition, action and message) and its outbox steps."""
+    async with request.app.state.db.sessions() as session:
+        incident = await repository.get(session, incident_id)
+        if incident is None:
+            return error(404, f"no incident #{incident_id}")
+        timeline = await repository.timeline(session, incident_id)
+        steps = await repository.steps(session, incident_id)
+    return JSONResponse(IncidentDetail.build(incident, timeline, steps).model_dump(mode="json"))
+
+
+@router.get("/api/incidents/{incident_id}/postmortem")
+async def get_postmortem(request: Request, incident_id: int) -> Response:
+    """The post-incident template, filled from the timeline, as Markdown."""
+    async with request.app.state.db.sessions() as session:
+        incident = await repository.get(session, incident_id)
+        if incident is None:
+            return error(404, f"no incident #{incident_id}")
+        timeline = await repository.timeline(session, incident_id)
+    text = request.app.state.playbook.runbooks.render_postmortem(postmortem_context(incident, timeline))
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/api/incidents/{incident_id}/runbook")
+async def get_runbook(request: Request, incident_id: int) -> Response:
+    """The incident's runbook rendered with its latest alarm, as Markdown."""
+    playbook = request.app.state.playbook
+    async with request.app.state.db.sessions() as session:
+        incident = await repository.get(session, incident_id)
+    if incident is None:
+        return error(404, f"no incident #{incident_id}")
+    if not incident.alarm:
+        return error(404, f"incident #{incident_id} was declared by hand and has no alarm runbook")
+    event = alarm_from_body(incident.alarm)
+    entry = playbook.entry_for(incident.alarm_name)
+    ctx = alarm_context(event, severity=Severity(incident.severity), incident_id=incident.id,
+                        channel=incident.channel_name, dashboard=entry.dashboard if entry else "Health",
+                        dashboard_prefix=playbook.policy.dashboard_prefix,
+                        runbook_url=playbook.runbook_url(entry, incident.id))
+    return PlainTextResponse(playbook.runbooks.render(entry, ctx), media_type="text/markdown; charset=utf-8")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Validation errors and unknown routes answer with the one-line error shape; nothing becomes a 500."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("path", "query", "body"))
+        return error(400, f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        # Answer 503 (SNS and Slack retry) instead of 500; NoTracebacks logs the one line.
+        return error(503, "internal error; the request was not processed, retry later")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        return error(exc.status_code, str(exc.detail))

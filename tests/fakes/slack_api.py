@@ -1,0 +1,669 @@
+"""A fake Slack Web API: a real local HTTP server that enforces Slack's rules and records every call.
+
+Point any Slack client at `FakeSlack.api_url` (it ends in `/api/`, like `https://slack.com/api/`). It serves
+sync and async clients alike because it runs in its own threads. Arguments are read from the query string, a
+form body and a JSON body, since `AsyncWebClient` puts most of them in the query string even on POST.
+
+To extend: add a `_m_<method_with_underscores>` handler (e.g. `_m_conversations_rename` for
+`conversations.rename`) that takes the merged args and returns the response dict, or raises `_SlackError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+BOT_USER_ID = "UBOT000001"
+CHANNEL_NAME_MAX = 80
+TOPIC_MAX = 250
+BLOCKS_MAX = 50
+SECTION_TEXT_MAX = 3000
+SECTION_FIELD_MAX = 2000
+HEADER_TEXT_MAX = 150
+MARKDOWN_BLOCK_MAX = 12000
+MESSAGE_TEXT_MAX = 40000
+RESPONSE_URL_POSTS = 5
+RESPONSE_URL_TTL = 30 * 60
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_KNOWN_BLOCKS = frozenset(
+    {"section", "header", "divider", "context", "actions", "image", "input", "markdown", "rich_text", "table",
+     "file", "video"}
+)
+
+
+class _SlackError(Exception):
+    """An `{"ok": false, "error": ...}` answer."""
+
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+@dataclass
+class FakeUser:
+    """A workspace member."""
+
+    id: str
+    name: str
+    email: str
+    real_name: str = ""
+
+    def as_api(self) -> dict[str, Any]:
+        """The user object as users.info returns it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "real_name": self.real_name or self.name,
+            "deleted": False,
+            "is_bot": self.id == BOT_USER_ID,
+            "profile": {"email": self.email, "real_name": self.real_name or self.name},
+        }
+
+
+@dataclass
+class FakeChannel:
+    """A channel and everything that happened in it."""
+
+    id: str
+    name: str
+    is_private: bool = False
+    is_archived: bool = False
+    topic: str = ""
+    purpose: str = ""
+    members: set[str] = field(default_factory=set)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # oldest first
+    ephemeral: list[dict[str, Any]] = field(default_factory=list)
+    bookmarks: list[dict[str, Any]] = field(default_factory=list)
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def as_api(self) -> dict[str, Any]:
+        """The conversation object as conversations.info returns it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": not self.is_private,
+            "is_private": self.is_private,
+            "is_archived": self.is_archived,
+            "is_member": BOT_USER_ID in self.members,
+            "created": self.created,
+            "num_members": len(self.members),
+            "topic": {"value": self.topic, "creator": BOT_USER_ID if self.topic else "", "last_set": 0},
+            "purpose": {"value": self.purpose, "creator": BOT_USER_ID if self.purpose else "", "last_set": 0},
+        }
+
+
+@dataclass
+class _Fault:
+    status: int
+    retry_after: float | None
+    error: str | None
+    disconnect: bool
+    remaining: int
+
+
+@dataclass
+class _ResponseUrl:
+    created: float
+    posts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeSlack:
+    """The fake workspace and its HTTP server: `start()` it, point a client at `api_url`, `stop()` it."""
+
+    def __init__(self, token: str = "xoxb-test-token") -> None:  # noqa: S107
+        self.token = token
+        self.latency = 0.0  # seconds added to every answer, for benchmarks
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reset()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Listen on 127.0.0.1, a free port, in a background thread."""
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        # A short poll interval makes stop() quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>` (no trailing slash)."""
+        assert self._server is not None, "FakeSlack is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """What to use as `SLACK_API_URL` / the client's `base_url`."""
+        return f"{self.base_url}/api/"
+
+    def reset(self) -> None:
+        """Forget every channel, user, message, call and fault; keep the server and token."""
+        with self._lock:
+            self.users: dict[str, FakeUser] = {}
+            self.channels: dict[str, FakeChannel] = {}  # by id
+            self.calls: list[tuple[str, dict[str, Any]]] = []
+            self.latency = 0.0
+            self._faults: dict[str, list[_Fault]] = {}
+            self._responses: dict[str, _ResponseUrl] = {}
+            self._ids = itertools.count(1)
+            self._ts = itertools.count(1)
+            self.add_user(BOT_USER_ID, "incident-bot", "incident-bot@example.com")
+
+    # -- set-up helpers --------------------------------------------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, email: str, real_name: str = "") -> FakeUser:
+        """Add a workspace member."""
+        with self._lock:
+            user = FakeUser(user_id, name, email, real_name)
+            self.users[user_id] = user
+            return user
+
+    def add_channel(self, name: str, *, members: tuple[str, ...] = (), archived: bool = False) -> FakeChannel:
+        """Create a channel directly (not through the API); the bot is always a member."""
+        with self._lock:
+            channel = FakeChannel(self._new_id("C"), name, is_archived=archived)
+            channel.members.update({BOT_USER_ID, *members})
+            self.channels[channel.id] = channel
+            return channel
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: float | None = None,
+        times: int = 1,
+        error: str | None = None,
+        disconnect: bool = False,
+    ) -> None:
+        """Make the next `times` calls of `method` (or `"*"` for any) fail.
+
+        `status=429` answers `ratelimited` with `Retry-After` (default 1 s); `status=5xx` answers an HTML
+        error page; `status=200` with `error=` answers `{"ok": false, "error": error}`; `disconnect=True`
+        drops the connection without an answer.
+        """
+        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
+            retry_after = 1
+        with self._lock:
+            self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, disconnect, times))
+
+    def response_url(self) -> str:
+        """A fresh slash-command `response_url` served by this fake."""
+        with self._lock:
+            response_id = f"T0001/{next(self._ids)}/{int(time.time() * 1000)}"
+            self._responses[response_id] = _ResponseUrl(created=time.time())
+        return f"{self.base_url}/response/{response_id}"
+
+    # -- query helpers for assertions ------------------------------------------------------------------------
+
+    def channel(self, name_or_id: str) -> FakeChannel | None:
+        """The channel with this id, name or `#name`, or None."""
+        with self._lock:
+            return self._find_channel(name_or_id)
+
+    def channel_names(self) -> list[str]:
+        """Names of every channel, in creation order."""
+        with self._lock:
+            return [c.name for c in self.channels.values()]
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages in `channel` (id, name or `#name`), oldest first: ts, text, blocks, metadata, user."""
+        found = self.channel(channel)
+        return [dict(m) for m in found.messages] if found else []
+
+    def members(self, channel: str) -> set[str]:
+        """User ids in `channel`."""
+        found = self.channel(channel)
+        return set(found.members) if found else set()
+
+    def topic(self, channel: str) -> str:
+        """The channel's topic ("" if unset or unknown)."""
+        found = self.channel(channel)
+        return found.topic if found else ""
+
+    def purpose(self, channel: str) -> str:
+        """The channel's purpose ("" if unset or unknown)."""
+        found = self.channel(channel)
+        return found.purpose if found else ""
+
+    def bookmarks(self, channel: str) -> list[dict[str, Any]]:
+        """Bookmarks of `channel`: id, title, link, type."""
+        found = self.channel(channel)
+        return list(found.bookmarks) if found else []
+
+    def responses(self, url_or_id: str) -> list[dict[str, Any]]:
+        """JSON bodies posted to a `response_url`, in order."""
+        response_id = url_or_id.split("/response/", 1)[-1]
+        with self._lock:
+            entry = self._responses.get(response_id)
+            return list(entry.posts) if entry else []
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        """Arguments of every call of `method`, failed ones included."""
+        with self._lock:
+            return [args for name, args in self.calls if name == method]
+
+    # -- request handling (called from server threads) -------------------------------------------------------
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08X}"
+
+    def _new_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _find_channel(self, ref: str) -> FakeChannel | None:
+        if ref in self.channels:
+            return self.channels[ref]
+        name = ref.removeprefix("#")
+        return next((c for c in self.channels.values() if c.name == name), None)
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        with self._lock:
+            for key in (method, "*"):
+                queue = self._faults.get(key)
+                if queue:
+                    fault = queue[0]
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        queue.pop(0)
+                    return fault
+        return None
+
+    def _dispatch(self, method: str, args: dict[str, Any], authorization: str | None) -> dict[str, Any]:
+        token = None
+        if authorization and authorization.startswith("Bearer "):
+            token = authorization.removeprefix("Bearer ").strip()
+        token = token or args.get("token")
+        if not token:
+            raise _SlackError("not_authed")
+        if token != self.token:
+            raise _SlackError("invalid_auth")
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            raise _SlackError("unknown_method")
+        with self._lock:
+            result: dict[str, Any] = handler(args)
+        return {"ok": True, **result}
+
+    def _post_response(self, response_id: str, body: Mapping[str, Any]) -> tuple[int, str]:
+        with self._lock:
+            entry = self._responses.get(response_id)
+            if entry is None:
+                return 404, "invalid_url"
+            if time.time() - entry.created > RESPONSE_URL_TTL:
+                return 404, "expired_url"
+            if len(entry.posts) >= RESPONSE_URL_POSTS:
+                return 404, "used_url"
+            if not body.get("text") and not body.get("blocks"):
+                return 400, "no_text"
+            if body.get("blocks"):
+                try:
+                    _check_blocks(body["blocks"])
+                except _SlackError:
+                    return 400, "invalid_blocks"
+            entry.posts.append(dict(body))
+            return 200, "ok"
+
+    # -- Web API methods ------------------------------------------------------------------------------------
+
+    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "https://fake.slack.com/", "team": "Fake", "user": "incident-bot", "team_id": "T0001",
+                "user_id": BOT_USER_ID, "bot_id": "B0001"}
+
+    def _channel_arg(self, args: Mapping[str, Any], key: str = "channel") -> FakeChannel:
+        ref = str(args.get(key) or "")
+        found = self.channels.get(ref)
+        if found is None:
+            raise _SlackError("channel_not_found")
+        return found
+
+    def _m_conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("name") or "")
+        if not name:
+            raise _SlackError("invalid_name_required")
+        if len(name) > CHANNEL_NAME_MAX:
+            raise _SlackError("invalid_name_maxlength")
+        if not set(name) <= _NAME_CHARS:
+            raise _SlackError("invalid_name_specials")
+        if any(c.name == name for c in self.channels.values()):
+            raise _SlackError("name_taken")
+        channel = FakeChannel(self._new_id("C"), name, is_private=_truthy(args.get("is_private")))
+        channel.members.add(BOT_USER_ID)
+        self.channels[channel.id] = channel
+        return {"channel": channel.as_api()}
+
+    def _m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": self._channel_arg(args).as_api()}
+
+    def _m_conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        types = str(args.get("types") or "public_channel").split(",")
+        chosen = [
+            c for c in self.channels.values()
+            if ("private_channel" if c.is_private else "public_channel") in types
+            and not (c.is_archived and _truthy(args.get("exclude_archived")))
+        ]
+        page, cursor = _paginate(chosen, args, default_limit=100)
+        return {"channels": [c.as_api() for c in page], "response_metadata": {"next_cursor": cursor}}
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel_arg(args)
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        newest_first = list(reversed(channel.messages))
+        page, cursor = _paginate(newest_first, args, default_limit=100)
+        messages = []
+        for stored in page:
+            message = {k: v for k, v in stored.items() if k != "metadata" or with_metadata}
+            messages.append(message)
+        return {"messages": messages, "has_more": bool(cursor), "response_metadata": {"next_cursor": cursor}}
+
+    def _m_conversations_setTopic(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable(args)
+        topic = str(args.get("topic") or "")
+        if len(topic) > TOPIC_MAX:
+            raise _SlackError("too_long")
+        channel.topic = topic
+        return {"channel": channel.as_api()}
+
+    def _m_conversations_setPurpose(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable(args)
+        purpose = str(args.get("purpose") or "")
+        if len(purpose) > TOPIC_MAX:
+            raise _SlackError("too_long")
+        channel.purpose = purpose
+        return {"channel": channel.as_api()}
+
+    def _m_conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable(args)
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise _SlackError("no_user")
+        errors = []
+        for user in users:
+            if user == BOT_USER_ID:
+                errors.append({"user": user, "ok": False, "error": "cant_invite_self"})
+            elif user not in self.users:
+                errors.append({"user": user, "ok": False, "error": "user_not_found"})
+            elif user in channel.members:
+                errors.append({"user": user, "ok": False, "error": "already_in_channel"})
+        if errors and not _truthy(args.get("force")):
+            raise _SlackError(errors[0]["error"], errors=errors)
+        refused = {e["user"] for e in errors}
+        channel.members.update(u for u in users if u not in refused)
+        return {"channel": channel.as_api(), **({"errors": errors} if errors else {})}
+
+    def _writable(self, args: Mapping[str, Any], key: str = "channel") -> FakeChannel:
+        channel = self._channel_arg(args, key)
+        if channel.is_archived:
+            raise _SlackError("is_archived")
+        return channel
+
+    def _message_target(self, args: Mapping[str, Any]) -> FakeChannel:
+        ref = str(args.get("channel") or "")
+        channel = self._find_channel(ref) if ref else None
+        if channel is None:
+            raise _SlackError("channel_not_found")
+        if channel.is_archived:
+            raise _SlackError("is_archived")
+        return channel
+
+    def _message_body(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        text = str(args.get("text") or "")
+        blocks = _json_arg(args.get("blocks"))
+        if not text and not blocks:
+            raise _SlackError("no_text")
+        if len(text) > MESSAGE_TEXT_MAX:
+            raise _SlackError("msg_too_long")
+        if blocks:
+            _check_blocks(blocks)
+        body: dict[str, Any] = {"type": "message", "user": BOT_USER_ID, "text": text}
+        if blocks:
+            body["blocks"] = blocks
+        metadata = _json_arg(args.get("metadata"))
+        if metadata:
+            if not isinstance(metadata, dict) or not metadata.get("event_type") or not isinstance(
+                metadata.get("event_payload"), dict
+            ):
+                raise _SlackError("invalid_metadata_format")
+            body["metadata"] = {
+                "event_type": metadata["event_type"],
+                "event_payload": metadata["event_payload"],
+            }
+        return body
+
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._message_target(args)
+        message = self._message_body(args)
+        message["ts"] = self._new_ts()
+        if args.get("thread_ts"):
+            message["thread_ts"] = str(args["thread_ts"])
+        channel.messages.append(message)
+        return {"channel": channel.id, "ts": message["ts"], "message": message}
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._message_target(args)
+        ts = str(args.get("ts") or "")
+        stored = next((m for m in channel.messages if m["ts"] == ts), None)
+        if stored is None:
+            raise _SlackError("message_not_found")
+        body = self._message_body(args)
+        stored.pop("blocks", None)
+        stored.update({k: v for k, v in body.items() if k != "metadata" or "metadata" in args})
+        stored["edited"] = {"user": BOT_USER_ID, "ts": self._new_ts()}
+        return {"channel": channel.id, "ts": ts, "text": stored["text"]}
+
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._message_target(args)
+        user = str(args.get("user") or "")
+        if user not in self.users:
+            raise _SlackError("user_not_found")
+        if user not in channel.members:
+            raise _SlackError("user_not_in_channel")
+        message = self._message_body(args)
+        message.update({"ts": self._new_ts(), "to": user})
+        channel.ephemeral.append(message)
+        return {"message_ts": message["ts"]}
+
+    def _m_bookmarks_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable(args, "channel_id")
+        title = str(args.get("title") or "")
+        kind = str(args.get("type") or "")
+        link = str(args.get("link") or "")
+        if not title:
+            raise _SlackError("invalid_title")
+        if kind != "link":
+            raise _SlackError("invalid_type")
+        if not link.startswith(("https://", "http://")):
+            raise _SlackError("invalid_link")
+        bookmark = {"id": self._new_id("Bk"), "channel_id": channel.id, "title": title, "link": link,
+                    "type": kind}
+        channel.bookmarks.append(bookmark)
+        return {"bookmark": bookmark}
+
+    def _m_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = str(args.get("email") or "").lower()
+        user = next((u for u in self.users.values() if u.email.lower() == email), None)
+        if user is None:
+            raise _SlackError("users_not_found")
+        return {"user": user.as_api()}
+
+    def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args.get("user") or ""))
+        if user is None:
+            raise _SlackError("user_not_found")
+        return {"user": user.as_api()}
+
+
+def _truthy(value: object) -> bool:
+    return value is True or str(value).lower() in {"1", "true"}
+
+
+def _json_arg(value: object) -> Any:
+    """Form and query args carry JSON as strings; JSON bodies carry it as is."""
+    if isinstance(value, str) and value:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise _SlackError("invalid_arguments") from None
+    return value
+
+
+def _paginate(items: list[Any], args: Mapping[str, Any], *, default_limit: int) -> tuple[list[Any], str]:
+    """Slack cursors are opaque strings; this one is the offset."""
+    limit = int(args.get("limit") or default_limit) or default_limit
+    offset = int(str(args.get("cursor") or "0").removeprefix("off:") or 0)
+    page = items[offset : offset + limit]
+    more = offset + limit < len(items)
+    return page, f"off:{offset + limit}" if more else ""
+
+
+def _text_of(obj: object) -> str:
+    if isinstance(obj, dict):
+        return str(obj.get("text") or "")
+    return ""
+
+
+def _check_blocks(blocks: object) -> None:
+    """Block Kit limits Slack enforces on messages."""
+    if not isinstance(blocks, list) or len(blocks) > BLOCKS_MAX:
+        raise _SlackError("invalid_blocks")
+    for block in blocks:
+        if not isinstance(block, dict) or block.get("type") not in _KNOWN_BLOCKS:
+            raise _SlackError("invalid_blocks")
+        kind = block["type"]
+        if kind == "section":
+            fields = block.get("fields") or []
+            if not block.get("text") and not fields:
+                raise _SlackError("invalid_blocks")
+            if len(_text_of(block.get("text"))) > SECTION_TEXT_MAX or len(fields) > 10:
+                raise _SlackError("invalid_blocks")
+            if any(len(_text_of(f)) > SECTION_FIELD_MAX for f in fields):
+                raise _SlackError("invalid_blocks")
+        elif kind == "header":
+            text = block.get("text")
+            if not isinstance(text, dict) or text.get("type") != "plain_text":
+                raise _SlackError("invalid_blocks")
+            if not _text_of(text) or len(_text_of(text)) > HEADER_TEXT_MAX:
+                raise _SlackError("invalid_blocks")
+        elif kind == "markdown" and len(str(block.get("text") or "")) > MARKDOWN_BLOCK_MAX:
+            raise _SlackError("invalid_blocks")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeSlack
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the calls are recorded on the fake instead."""
+
+    def do_GET(self) -> None:
+        """GET /api/<method>."""
+        self._handle()
+
+    def do_POST(self) -> None:
+        """POST /api/<method> or /response/<id>."""
+        self._handle()
+
+    def _read_body(self) -> tuple[dict[str, Any], Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if not raw:
+            return {}, None
+        if kind == "application/json":
+            parsed = json.loads(raw)
+            return (parsed if isinstance(parsed, dict) else {}), parsed
+        if kind == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(raw.decode(), keep_blank_values=True)), None
+        return {}, None
+
+    def _handle(self) -> None:
+        fake = self.fake
+        if fake.latency:
+            time.sleep(fake.latency)
+        url = urlsplit(self.path)
+        try:
+            body_args, body_json = self._read_body()
+        except (ValueError, UnicodeDecodeError):
+            self._send_json(200, {"ok": False, "error": "invalid_json"})
+            return
+        if url.path.startswith("/response/"):
+            status, text = fake._post_response(url.path.removeprefix("/response/"), body_json or {})
+            self._send(status, text.encode(), "text/html")
+            return
+        if not url.path.startswith("/api/"):
+            self._send(404, b"not found", "text/plain")
+            return
+        method = url.path.removeprefix("/api/")
+        args: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
+        args.update(body_args)
+        with fake._lock:
+            fake.calls.append((method, dict(args)))
+        fault = fake._take_fault(method)
+        if fault is not None and self._send_fault(fault):
+            return
+        try:
+            answer = fake._dispatch(method, args, self.headers.get("Authorization"))
+        except _SlackError as exc:
+            answer = {"ok": False, "error": exc.error, **exc.extra}
+        self._send_json(200, answer)
+
+    def _send_fault(self, fault: _Fault) -> bool:
+        if fault.disconnect:
+            self.close_connection = True
+            self.connection.close()
+            return True
+        if fault.status == HTTPStatus.TOO_MANY_REQUESTS:
+            headers = {"Retry-After": str(int(fault.retry_after or 1))}
+            self._send_json(429, {"ok": False, "error": "ratelimited"}, headers)
+            return True
+        if fault.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            self._send(fault.status, b"<html><body>Internal Server Error</body></html>", "text/html")
+            return True
+        self._send_json(fault.status, {"ok": False, "error": fault.error or "fatal_error"})
+        return True
+
+    def _send_json(
+        self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
+
+    def _send(self, status: int, payload: bytes, content_type: str,
+              headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
