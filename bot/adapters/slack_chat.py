@@ -131,6 +131,7 @@ class SlackChat:
         self._history_depth = history_depth
         # conversations.list is slow and tightly rate limited; names rarely move, so remember them.
         self._channel_ids: dict[str, str] = {}
+        self._with_private = True
 
     async def create_channel(self, name: str) -> Channel:
         """Create a public channel; raises NameTaken when the name exists."""
@@ -149,12 +150,14 @@ class SlackChat:
         name = name.removeprefix("#")
         cursor: str | None = None
         while True:
-            data = await self._call(
-                "conversations.list",
-                self._client.conversations_list(
-                    types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
-                ),
-            )
+            try:
+                data = await self._list_page(cursor)
+            except SlackRefused as exc:
+                if exc.error != "missing_scope" or not self._with_private:
+                    raise
+                # Without groups:read Slack refuses the whole listing; public channels are still findable.
+                self._with_private = False
+                continue
             for found in data.get("channels", []):
                 self._channel_ids[found["name"]] = found["id"]
                 if found["name"] == name:
@@ -162,6 +165,13 @@ class SlackChat:
             cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 return None
+
+    async def _list_page(self, cursor: str | None) -> dict[str, Any]:
+        types = "public_channel,private_channel" if self._with_private else "public_channel"
+        return await self._call(
+            "conversations.list",
+            self._client.conversations_list(types=types, exclude_archived=True, limit=1000, cursor=cursor),
+        )
 
     async def set_topic(self, channel_id: str, topic: str) -> None:
         """Set the channel topic, cut to Slack's 250 characters."""

@@ -136,6 +136,7 @@ def alarm_context(
         "incident_ref": "(not opened yet)" if incident_id is None else f"#{incident_id}",
         "channel": channel or "",
         "log_groups": list(log_groups),
+        "dashboard": dashboard,
         "links": {
             "alarm": f"{console}#alarmsV2:alarm/{quote(event.alarm_name, safe='')}",
             "dashboard": f"{console}#dashboards:name={dashboard_prefix}-{dashboard}",

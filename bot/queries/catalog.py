@@ -153,7 +153,8 @@ def load_query(path: Path) -> QueryDef:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read YAML: {exc}") from None
+        problem = " ".join(str(exc).split())  # one line, as lint prints it
+        raise ConfigError(f"{path}: cannot read YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with name, title, description, query")
     try:

@@ -82,6 +82,18 @@ async def test_find_channel_pages_through_a_large_workspace(chat: SlackChat, fak
     assert len(fake_slack.calls_to("conversations.list")) == 2
 
 
+async def test_find_channel_without_groups_read_scope(chat: SlackChat, fake_slack: FakeSlack) -> None:
+    """A token that may not list private channels still finds public ones."""
+    fake_slack.missing_scopes.add("groups:read")
+
+    found = await chat.find_channel("alerts")
+
+    assert found is not None
+    assert [c["types"] for c in fake_slack.calls_to("conversations.list")] == [
+        "public_channel,private_channel", "public_channel"
+    ]
+
+
 async def test_topic_is_cut_to_250_characters(chat: SlackChat, fake_slack: FakeSlack) -> None:
     """A long topic is cut to Slack's 250 characters, ending with an ellipsis, instead of failing."""
     channel = await chat.create_channel("inc-topic")

@@ -173,6 +173,7 @@ class FakeSlack:
             self.channels: dict[str, FakeChannel] = {}  # by id
             self.calls: list[tuple[str, dict[str, Any]]] = []
             self.latency = 0.0
+            self.missing_scopes: set[str] = set()  # e.g. {"groups:read"}: private channels cannot be listed
             self._faults: dict[str, list[_Fault]] = {}
             self._responses: dict[str, _ResponseUrl] = {}
             self._ids = itertools.count(1)
@@ -367,6 +368,8 @@ class FakeSlack:
 
     def _m_conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         types = str(args.get("types") or "public_channel").split(",")
+        if "private_channel" in types and "groups:read" in self.missing_scopes:
+            raise _SlackError("missing_scope", needed="groups:read")
         chosen = [
             c for c in self.channels.values()
             if ("private_channel" if c.is_private else "public_channel") in types
