@@ -1,7 +1,8 @@
 """CloudWatch Logs Insights as the `LogSearch` port: start_query, poll get_query_results, stop on our timeout.
 
 boto3 blocks, so every call goes through `asyncio.to_thread`. Vendor failures become QueryResult statuses
-(Failed, Cancelled, Timeout) with a one-line message; a query the service rejects as malformed raises QueryError.
+(Failed, Cancelled, Timeout) with a one-line message; a query the service rejects as malformed raises
+QueryError.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ class CloudWatchLogSearch:
         self.first_poll = first_poll
         self.max_poll = max_poll
 
-    async def run(self, query: str, *, start: datetime, end: datetime, limit: int | None = None) -> QueryResult:
-        """Run `query` over [start, end] in the configured log groups; QueryError if the service rejects it."""
+    async def run(
+        self, query: str, *, start: datetime, end: datetime, limit: int | None = None
+    ) -> QueryResult:
+        """Run `query` over [start, end] in the log groups; raises QueryError if the service rejects it."""
         began = time.monotonic()
         try:
             started = await asyncio.to_thread(
@@ -84,9 +87,11 @@ class CloudWatchLogSearch:
                 return _result(response, status, elapsed)
             if elapsed + delay > self.timeout:
                 await self._stop(query_id)
-                log.warning("log_query_timed_out", engine="cloudwatch", query_id=query_id, timeout_s=self.timeout)
+                log.warning("log_query_timed_out", engine="cloudwatch", query_id=query_id,
+                            timeout_s=self.timeout)
+                message = f"the query did not finish within {self.timeout:g} s and was stopped"
                 return QueryResult(fields=[], rows=[], status="Timeout", elapsed_seconds=elapsed,
-                                   message=f"the query did not finish within {self.timeout:g} s and was stopped")
+                                   message=message)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_poll)
 

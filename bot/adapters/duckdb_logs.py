@@ -1,4 +1,4 @@
-"""The embedded Logs Insights engine: runs query text over local JSON-lines files with DuckDB (`LogSearch` port).
+"""The embedded Logs Insights engine (`LogSearch` port): query text over local JSON-lines files, via DuckDB.
 
 The query is translated by `bot.logquery.to_duckdb`; this module only owns the connection, the timeout and the
 shape of the result. DuckDB is synchronous, so each query runs in a worker thread with its own connection.
@@ -33,8 +33,10 @@ class DuckDBLogSearch:
         self.timeout = timeout
         self.threads = threads
 
-    async def run(self, query: str, *, start: datetime, end: datetime, limit: int | None = None) -> QueryResult:
-        """Run `query` over [start, end]; raises QueryError (or UnsupportedQuery) for a query it cannot run."""
+    async def run(
+        self, query: str, *, start: datetime, end: datetime, limit: int | None = None
+    ) -> QueryResult:
+        """Run `query` over [start, end]; raises QueryError (or UnsupportedQuery) if it cannot run it."""
         translation = to_duckdb(query, source=self.source, start=start, end=end, limit=limit)
         if not glob.glob(self.source, recursive=True):
             return QueryResult(fields=translation.columns, rows=[], status="Failed",

@@ -12,7 +12,9 @@ def log_search_from_settings(settings: Settings) -> LogSearch:
     if settings.logs_backend == "cloudwatch":
         from bot.adapters.cloudwatch_logs import CloudWatchLogSearch  # boto3 loads only when used
 
-        return CloudWatchLogSearch(log_groups=settings.log_groups, timeout=timeout, region=settings.aws_region)
+        return CloudWatchLogSearch(
+            log_groups=settings.log_groups, timeout=timeout, region=settings.aws_region
+        )
     from bot.adapters.duckdb_logs import DuckDBLogSearch
 
     return DuckDBLogSearch(settings.local_logs, timeout=timeout)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pagerduty
 
-from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from bot.incidents.ports import PageEvent
 
 ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})
@@ -64,7 +64,7 @@ class PagerDutyPager:
         try:
             client = pagerduty.EventsApiV2Client(routing_key, base_url=base_url, **extra)
         except pagerduty.UrlError as exc:
-            raise PermanentDeliveryError(f"pagerduty: {exc}") from None
+            raise ConfigError(f"PAGERDUTY_EVENTS_URL: {exc}") from None
         # The client multiplies before its first sleep, so the first wait is backoff × 2.
         client.sleep_timer = backoff / 2
         client.timeout = timeout

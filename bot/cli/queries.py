@@ -1,4 +1,4 @@
-"""`incident-bot query|trace|dlq-breakdown|slow-operators`: the catalog's Logs Insights queries from a terminal.
+"""`incident-bot query|trace|dlq-breakdown|slow-operators`: the catalog's Logs Insights queries in a terminal.
 
 The engine is the one the bot uses (`LOGS_BACKEND`, `LOCAL_LOGS` or `LOG_GROUPS`). Output is a table, or with
 `--json` a JSON array of row objects. Bad input exits 2 with one line; a failed or timed-out query exits 1.
@@ -28,13 +28,17 @@ SinceOption = Annotated[
     str | None, typer.Option("--since", help="How far back to look, e.g. 30m, 2h, 1d (default: the query's).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON array of row objects.")]
-LimitOption = Annotated[int | None, typer.Option("--limit", min=1, max=10_000, help="At most this many rows.")]
+LimitOption = Annotated[
+    int | None, typer.Option("--limit", min=1, max=10_000, help="At most this many rows.")
+]
 
 
 @app.command("query")
 def query_command(
     name: Annotated[str | None, typer.Argument(help="A query of the catalog (see --list).")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A parameter as key=value.")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="A parameter as key=value.")
+    ] = None,
     text: Annotated[str | None, typer.Option("--text", help="Run this Logs Insights text instead.")] = None,
     since: SinceOption = None,
     limit: LimitOption = None,

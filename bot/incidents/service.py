@@ -7,12 +7,12 @@ the caller's transaction; nothing here talks to Slack or PagerDuty directly (see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.alarms.models import AlarmEvent, AlarmState
+from bot.alarms.models import AlarmEvent, AlarmState, alarm_from_body
 from bot.alarms.severity import Severity
 from bot.errors import BadInput
 from bot.incidents import repository, response
@@ -99,6 +99,36 @@ async def declare(
     responders = playbook.policy.responders.get(severity, ())
     session.add_all(response.on_declare(incident, by=by, responders=responders, now=now))
     return incident
+
+
+async def find(*, session: AsyncSession, incident_id: int | None, channel_id: str | None) -> Incident:
+    """The incident `incident_id`, else the one whose channel is `channel_id`; raises BadInput when there is none."""
+    if incident_id is not None:
+        return await _get(session, incident_id)
+    incident = await repository.by_channel(session, channel_id) if channel_id else None
+    if incident is None:
+        raise BadInput("this channel belongs to no incident; give the incident id, e.g. /incident ack 12")
+    return incident
+
+
+async def unresolved(*, session: AsyncSession, limit: int = 20) -> list[Incident]:
+    """Open and acknowledged incidents, newest first."""
+    found = [*await repository.newest(session, limit=limit, status="open"),
+             *await repository.newest(session, limit=limit, status="acknowledged")]
+    return sorted(found, key=lambda incident: incident.id, reverse=True)[:limit]
+
+
+def alarm_window(incident: Incident, *, fallback: timedelta) -> tuple[datetime, datetime]:
+    """The span a query about this incident should cover: the alarm's evaluation window (plus 5 minutes) up to
+    the opening, or `fallback` before the opening for a declared incident."""
+    end = incident.opened_at
+    span = fallback
+    if incident.alarm:
+        try:
+            span = alarm_from_body(incident.alarm).evaluation_window + timedelta(minutes=5)
+        except BadInput:
+            pass  # a stored body we cannot read still deserves a breakdown over the fallback
+    return end - span, end
 
 
 async def _on_alarm(session: AsyncSession, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:

@@ -1,6 +1,6 @@
 """The Logs Insights query language: lexer, parser, AST and the DuckDB generator behind the local engine.
 
-`parse(text)` gives an `ast.Query`; `to_duckdb(query, source=glob, ...)` gives the SQL. Pure code: no I/O here.
+`parse(text)` gives an `ast.Query`; `to_duckdb(query, source=glob, ...)` gives the SQL. Pure code, no I/O.
 """
 
 from bot.logquery.parser import parse

@@ -1,6 +1,6 @@
 """The Logs Insights query as data: expression and command dataclasses the parser builds and generators read.
 
-Every node carries `pos`, its offset in the query text, so a generator can say where an unsupported construct is.
+Every node carries `pos`, its offset in the query text, so errors can say where a construct is.
 To add a command: a dataclass here, a branch in `parser.py`, and a handler in each generator's table.
 """
 
@@ -52,7 +52,7 @@ class ListExpr:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """A function or aggregate call; `name` is lower-cased, `text` is the call as written (the default alias)."""
+    """A function or aggregate call; `name` is lower-cased, `text` is the call as written (default alias)."""
 
     name: str
     args: tuple[Expr, ...]
@@ -72,7 +72,7 @@ class Unary:
 
 @dataclass(frozen=True, slots=True)
 class Binary:
-    """`a op b` for comparison, boolean, arithmetic, `like`, `=~` and `in` operators (negated ones as `not like`)."""
+    """`a op b`: comparison, boolean, arithmetic, `like`, `=~`, `in` (negated: `not like`, `not in`)."""
 
     op: str
     left: Expr

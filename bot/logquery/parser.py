@@ -1,8 +1,8 @@
 """Recursive-descent parser: Logs Insights text → `ast.Query`.
 
-It accepts the language's syntax broadly and leaves "is this supported?" to the generators, except for commands
-that have no AST node yet, which raise UnsupportedQuery here. To add a command, add a `_parse_<name>` method and
-an entry in `_COMMANDS`; to add an operator, extend the precedence methods (`_or` down to `_primary`).
+It accepts the language's syntax broadly and leaves "is this supported?" to the generators, except for
+commands with no AST node yet, which raise UnsupportedQuery here. To add a command, add a method and an entry
+in `_COMMANDS`; to add an operator, extend the precedence methods (`_or` down to `_primary`).
 """
 
 from __future__ import annotations
@@ -47,10 +47,14 @@ class _Parser:
         self.tokens = tokenize(text)
         self.index = 0
 
-    # -- token helpers -------------------------------------------------------------------------------------------
+    # -- token helpers ----------------------------------------------------------------------------
     @property
     def current(self) -> Token:
         return self.tokens[self.index]
+
+    def _at(self, kind: Kind) -> bool:
+        # A method, not `self.current.kind is ...` inline: mypy would narrow the property across _advance().
+        return self.current.kind is kind
 
     def _advance(self) -> Token:
         token = self.tokens[self.index]
@@ -72,18 +76,18 @@ class _Parser:
     def _previous_end(self) -> int:
         return self.tokens[self.index - 1].end
 
-    # -- commands ------------------------------------------------------------------------------------------------
+    # -- commands ---------------------------------------------------------------------------------
     def query(self) -> ast.Query:
         commands: list[ast.Command] = []
         while self.current.kind is Kind.PIPE:  # a leading `|` is harmless
             self._advance()
         while self.current.kind is not Kind.EOF:
             commands.append(self._command())
-            if self.current.kind is Kind.PIPE:
+            if self._at(Kind.PIPE):
                 self._advance()
-                if self.current.kind is Kind.EOF:
+                if self._at(Kind.EOF):
                     raise error_at(self.text, self.current.pos, "expected a command after '|'")
-            elif self.current.kind is not Kind.EOF:
+            elif not self._at(Kind.EOF):
                 raise error_at(self.text, self.current.pos, "expected '|' between commands")
         if not commands:
             raise error_at(self.text, 0, "empty query")
@@ -157,7 +161,7 @@ class _Parser:
             return ast.Parse(source, regex, names, pos)
         token = self._expect(Kind.STRING, "a glob pattern or /regex/ after parse")
         if not self._accept_word("as"):
-            raise error_at(self.text, self.current.pos, "expected 'as' and field names after the parse pattern")
+            raise error_at(self.text, self.current.pos, "expected 'as' and field names after the pattern")
         names = tuple(field.name for field in self._field_list())
         if token.value.count("*") != len(names):
             raise error_at(
@@ -194,7 +198,7 @@ class _Parser:
         token = self._expect(Kind.IDENT, "a field name")
         return ast.Field(token.value, token.pos)
 
-    # -- expressions, lowest precedence first ---------------------------------------------------------------------
+    # -- expressions, lowest precedence first -----------------------------------------------------
     def _expr(self) -> ast.Expr:
         return self._or()
 
@@ -296,9 +300,9 @@ class _Parser:
         items: list[ast.Expr] = []
         while self.current.kind is not Kind.RBRACKET:
             items.append(self._expr())
-            if self.current.kind is Kind.COMMA:
+            if self._at(Kind.COMMA):
                 self._advance()
-            elif self.current.kind is not Kind.RBRACKET:
+            elif not self._at(Kind.RBRACKET):
                 raise error_at(self.text, self.current.pos, "expected ',' or ']' in a list")
         self._advance()
         return ast.ListExpr(tuple(items), start.pos)

@@ -1,12 +1,13 @@
 """Generator: `ast.Query` → one DuckDB SQL statement over JSON-lines files (`read_ndjson_objects`).
 
 Each command becomes a CTE stage. Log fields are read lazily: the first reference to a field adds a JSON-path
-extraction to the base stage. Fields stay VARCHAR (missing or mistyped values are NULL, never an error) and are
-cast where an operator needs a type, through the `li_*` macros in `MACROS` (create them on the connection first).
-To support another function, add an entry to `_FUNCTIONS` or `_AGGREGATES`; to support a command, add a handler to
-`_COMMANDS`. Anything absent from those tables raises UnsupportedQuery naming it and its position.
+extraction to the base stage. Fields stay VARCHAR (missing or mistyped values are NULL, never an error) and
+are cast where an operator needs a type, through the `li_*` macros in `MACROS` (create them on the connection
+first). To support another function, add an entry to `_FUNCTIONS` or `_AGGREGATES`; to support a command, add
+a handler to `_COMMANDS`. Anything absent from those tables raises UnsupportedQuery naming it and where.
 """
 
+# ruff: noqa: S608 - SQL is generated from the parsed AST; every literal goes through sql_string.
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -108,7 +109,7 @@ class _Generator:
     deduped: bool = False
     columns: int = 0
 
-    # -- driver --------------------------------------------------------------------------------------------------
+    # -- driver -----------------------------------------------------------------------------------
     def translate(self) -> Translation:
         self.stages.append("")  # the base stage, written last because fields are discovered on the way
         for command in self.query.commands:
@@ -173,13 +174,13 @@ class _Generator:
             return []
         return ["t DESC NULLS LAST"]  # newest first, as the Logs Insights console shows events
 
-    # -- fields --------------------------------------------------------------------------------------------------
+    # -- fields -----------------------------------------------------------------------------------
     def _resolve(self, name: str, pos: int) -> Typed:
         if name in self.scope:
             return self.scope[name]
         if self.aggregated:
             known = ", ".join(self.scope) or "none"
-            raise error_at(self.query.text, pos, f"field {name!r} does not exist after stats (known: {known})")
+            raise error_at(self.query.text, pos, f"field {name!r} is not a stats result (known: {known})")
         if name.startswith("@"):
             if name not in _SPECIAL_FIELDS:
                 raise unsupported_at(self.query.text, pos, f"field '{name}'")
@@ -195,7 +196,7 @@ class _Generator:
         if name not in self.shown:
             self.shown.append(name)
 
-    # -- commands ------------------------------------------------------------------------------------------------
+    # -- commands ---------------------------------------------------------------------------------
     def _fields(self, command: ast.Fields) -> None:
         computed: list[str] = []
         for item in command.items:
@@ -239,7 +240,7 @@ class _Generator:
     def _sort(self, command: ast.Sort) -> None:
         self.order = [term for key in command.keys
                       for term in _sort_terms(self.expr(key.expr), descending=key.descending)]
-        if not self.aggregated:
+        if not self.aggregated and not any(term.startswith("t ") for term in self.order):
             self.order += self._default_order()  # ties keep the newest-first order, so dedup is repeatable
 
     def _limit(self, command: ast.Limit) -> None:
@@ -280,7 +281,7 @@ class _Generator:
             self.scope[name] = Typed(column, "any")
         self._stage(f"SELECT *, {', '.join(computed)} FROM {self._previous}")
 
-    # -- expressions ---------------------------------------------------------------------------------------------
+    # -- expressions ------------------------------------------------------------------------------
     def expr(self, node: ast.Expr, *, aggregate: bool = False) -> Typed:
         """Translate an expression; `aggregate` allows aggregate calls (inside stats)."""
         if isinstance(node, ast.Field):
@@ -310,9 +311,9 @@ class _Generator:
     def _binary(self, node: ast.Binary, *, aggregate: bool) -> Typed:
         op = node.op
         if op in ("and", "or"):
-            left = self.condition(node.left, aggregate=aggregate)
-            right = self.condition(node.right, aggregate=aggregate)
-            return Typed(f"({left} {op.upper()} {right})", "bool")
+            first = self.condition(node.left, aggregate=aggregate)
+            second = self.condition(node.right, aggregate=aggregate)
+            return Typed(f"({first} {op.upper()} {second})", "bool")
         if op in ("like", "not like", "=~"):
             return self._match(node, aggregate=aggregate)
         if op in ("in", "not in"):
@@ -391,7 +392,7 @@ class _Generator:
             raise unsupported_at(self.query.text, duration.pos, f"duration unit '{duration.unit}'")
         return duration.amount * _SECONDS[duration.unit]
 
-    # -- conversions between kinds -------------------------------------------------------------------------------
+    # -- conversions between kinds ----------------------------------------------------------------
     def _as_num(self, value: Typed) -> str:
         if value.kind == "num":
             return value.sql
@@ -459,7 +460,7 @@ def _group_numbers(regex: str, names: tuple[str, ...]) -> list[int]:
     return [index.get(name, position) for position, name in enumerate(names, start=1)]
 
 
-# -- function tables: Logs Insights name -> translator --------------------------------------------------------------
+# -- function tables: Logs Insights name -> translator --------------------------------------
 Translator = Callable[[_Generator, ast.Call], Typed]
 
 
@@ -535,7 +536,8 @@ def _bin(gen: _Generator, node: ast.Call) -> Typed:
     micros = round(gen.duration_seconds(node, 0) * 1_000_000)
     timestamp = gen._resolve("@timestamp", node.pos).sql
     # Buckets start on multiples of the period since the Unix epoch, as in Logs Insights.
-    return Typed(f"make_timestamp(CAST(floor(epoch_us({timestamp}) / {micros}) * {micros} AS BIGINT))", "time")
+    return Typed(f"make_timestamp(CAST(floor(epoch_us({timestamp}) / {micros}) * {micros} AS BIGINT))",
+                 "time")
 
 
 def _datefloor(gen: _Generator, node: ast.Call) -> Typed:
@@ -609,7 +611,7 @@ def _numeric_aggregate(sql_function: str) -> Translator:
 def _pct(gen: _Generator, node: ast.Call) -> Typed:
     if len(node.args) != 2 or not isinstance(node.args[1], ast.Literal) \
             or not isinstance(node.args[1].value, int | float) or isinstance(node.args[1].value, bool):
-        raise error_at(gen.query.text, node.pos, "pct() takes a field and a percentile number, such as pct(f, 95)")
+        raise error_at(gen.query.text, node.pos, "pct() takes a field and a percentile, such as pct(f, 95)")
     percentile = float(node.args[1].value)
     if not 0 <= percentile <= 100:
         raise error_at(gen.query.text, node.args[1].pos, "the percentile must be between 0 and 100")

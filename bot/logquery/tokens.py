@@ -1,7 +1,8 @@
 """Lexer for the CloudWatch Logs Insights query language: text → a list of `Token`s with positions.
 
-A `/` opens a regex literal wherever an operand may start (after an operator, `(`, `,`, `|`, `[` or a keyword
-such as `like`), and is division elsewhere. To add a token kind, add a branch to `tokenize` and a `Kind` member.
+A `/` opens a regex literal wherever an operand may start (after an operator, `(`, `,`, `|`, `[` or a
+keyword such as `like`), and is division elsewhere. To add a token kind, add a `Kind` and a branch to
+`tokenize`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """One lexeme: its kind, its value (unquoted for strings and regexes) and its span [pos, end) in the query."""
+    """One lexeme: its kind, its value (strings and regexes unquoted) and its span [pos, end) in the query."""
 
     kind: Kind
     value: str
@@ -65,9 +66,12 @@ def unsupported_at(query: str, pos: int, what: str) -> UnsupportedQuery:
     return UnsupportedQuery(str(located))
 
 
-def _regex_allowed(previous: Token | None) -> bool:
-    if previous is None:
+def _regex_allowed(tokens: list[Token]) -> bool:
+    if not tokens:
         return True
+    previous = tokens[-1]
+    if len(tokens) >= 2 and tokens[-2].kind is Kind.IDENT and tokens[-2].value.lower() == "parse":
+        return True  # `parse @message /regex/`
     if previous.kind in (Kind.OP, Kind.PIPE, Kind.COMMA, Kind.LPAREN, Kind.LBRACKET):
         return True
     return previous.kind is Kind.IDENT and previous.value.lower() in _REGEX_AFTER_WORDS
@@ -109,7 +113,6 @@ def tokenize(query: str) -> list[Token]:
             end = query.find("\n", i)
             i = len(query) if end < 0 else end
             continue
-        previous = tokens[-1] if tokens else None
         count = len(tokens)
         if char in "\"'":
             value, i_next = _quoted(query, i, char)
@@ -121,7 +124,7 @@ def tokenize(query: str) -> list[Token]:
                 raise error_at(query, i, "unterminated `quoted field`")
             tokens.append(Token(Kind.IDENT, query[i + 1:end], i))
             i = end + 1
-        elif char == "/" and _regex_allowed(previous):
+        elif char == "/" and _regex_allowed(tokens):
             value, i_next = _quoted(query, i, "/")
             tokens.append(Token(Kind.REGEX, value, i))
             i = i_next

@@ -1,7 +1,7 @@
 """How query results look to callers, the same for every engine: typed cell values and timestamp text.
 
-Logs Insights returns every value as a string; callers want numbers as numbers. Extend `typed_value` if another
-value shape needs a type.
+Logs Insights returns every value as a string; callers want numbers as numbers. Extend `typed_value` if
+another value shape needs a type.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ class Param:
         return self.default is None
 
     def literal(self, raw: str) -> str:
-        """The value as a Logs Insights literal (quoted string or integer); raises BadInput if it is invalid."""
+        """The value as a Logs Insights literal (quoted string or integer); raises BadInput if invalid."""
         value = raw.strip()
         shown = value if len(value) <= 60 else value[:57] + "..."
         if self.type == "int":
@@ -61,7 +61,7 @@ class Param:
             raise BadInput(f"{self.name} is longer than {self.max_length} characters")
         if (self.pattern and not re.fullmatch(self.pattern, value)) or not value.isprintable() or not value:
             raise BadInput(f"{self.name} must be {wanted}; got {shown!r}")
-        # The pattern is the real guard; quoting keeps even a permissive pattern from breaking out of the string.
+        # The pattern is the real guard; quoting keeps even a loose pattern from breaking out of the string.
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -97,7 +97,7 @@ class QueryDef:
     hints: tuple[Hint, ...] = ()
 
     def render(self, params: Mapping[str, str]) -> str:
-        """The query text with validated, quoted parameter values; raises BadInput for a bad or unknown value."""
+        """The query text with validated, quoted parameter values; raises BadInput for bad or unknown ones."""
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             known = ", ".join(self.params) or "none"

@@ -1,4 +1,4 @@
-"""Check the query catalog: every file loads, renders with its example values and translates for the local engine.
+"""Check the query catalog: each file loads, renders with its examples and translates for the local engine.
 
 `incident-bot lint` calls `lint_queries`; add a check here when a new kind of mistake slips into `queries/`.
 """

@@ -1,4 +1,4 @@
-"""Query results as Slack messages (Block Kit as plain dicts) and one-line headlines for the incident timeline.
+"""Query results as Slack messages (Block Kit as plain dicts) and one-line headlines for the timeline.
 
 Slack's limits (FIELD_NOTES): ≤ 50 blocks, section text ≤ 3,000 characters, header ≤ 150. Rows that do not fit
 are counted in a "N more rows not shown" line rather than dropped silently.
@@ -53,7 +53,7 @@ def result_message(
 
 
 def headline(query: QueryDef, result: QueryResult) -> str:
-    """One line for the incident timeline, e.g. `dlq-breakdown: parse_error 812 (81%), duplicate 150 (15%)`."""
+    """One line for the timeline, e.g. `dlq-breakdown: parse_error 812 (81%), duplicate 150 (15%)`."""
     if not result.ok:
         return _cut(f"{query.name}: {result.status.lower()}: {result.message or 'no reason given'}", 300)
     if not result.rows:
@@ -66,7 +66,8 @@ def headline(query: QueryDef, result: QueryResult) -> str:
         return _cut(f"{query.name}: {', '.join(parts)}{_ellipsis(shown.rows, 3)}", 300)
     if len(result.rows) == 1:
         row = result.rows[0]
-        parts = [f"{name} {cell_text(query, name, row[name], width=40)}" for name in result.fields if name in row]
+        parts = [f"{name} {cell_text(query, name, row[name], width=40)}"
+                 for name in result.fields if name in row]
         return _cut(f"{query.name}: {', '.join(parts[:4])}", 300)
     label, number = _label_and_number(result.fields, result.rows)
     if label and number:
@@ -112,7 +113,9 @@ def _when(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%d %H:%M")
 
 
-def _label_and_number(fields: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> tuple[str | None, str | None]:
+def _label_and_number(
+    fields: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> tuple[str | None, str | None]:
     def all_numbers(name: str) -> bool:
         return all(isinstance(row.get(name), int | float) for row in rows)
 

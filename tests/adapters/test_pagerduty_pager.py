@@ -10,7 +10,7 @@ import pytest
 
 from bot.adapters.pagerduty_pager import PagerDutyPager, fit_dedup_key
 from bot.adapters.recording import UnconfiguredPager
-from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from bot.incidents.ports import PageEvent
 from tests.fakes.fixtures import ROUTING_KEY
 from tests.fakes.pagerduty_api import FakePagerDuty
@@ -193,8 +193,8 @@ async def test_untrusted_certificate_is_refused(
 
 
 def test_plain_http_base_url_is_refused() -> None:
-    """The official client accepts only https base URLs; a plain http one is a permanent error."""
-    with pytest.raises(PermanentDeliveryError):
+    """The official client accepts only https base URLs; plain http stops start-up with a ConfigError."""
+    with pytest.raises(ConfigError, match="PAGERDUTY_EVENTS_URL"):
         PagerDutyPager(ROUTING_KEY, base_url="http://127.0.0.1:1")
 
 

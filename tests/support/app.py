@@ -47,6 +47,28 @@ class Bot:
         """Perform every due side effect now."""
         await self.app.state.relay.drain(timeout=timeout)
 
+    async def settle(self, timeout: float = 30.0, horizon: float = 15.0) -> None:
+        """Drain until no step is pending that is due within `horizon` seconds (retries included)."""
+        import asyncio
+        from datetime import timedelta
+
+        from sqlalchemy import select
+
+        from bot.incidents.models import OutboxMessage, utcnow
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            await self.drain(timeout=timeout)
+            async with self.app.state.db.sessions() as session:
+                soon = utcnow() + timedelta(seconds=horizon)
+                rows = (await session.execute(select(OutboxMessage.id).where(
+                    OutboxMessage.status == "pending", OutboxMessage.run_after <= soon))).all()
+            if not rows:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("outbox did not settle")
+
     async def incidents(self) -> list[dict[str, Any]]:
         """GET /api/incidents."""
         answer = await self.client.get("/api/incidents")

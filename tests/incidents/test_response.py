@@ -1,0 +1,199 @@
+"""The incident response against fake Slack and PagerDuty servers: channel, page, runbook, resolution, retries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.fakes.fixtures import ROUTING_KEY, SLACK_TOKEN
+from tests.fakes.pagerduty_api import FakePagerDuty
+from tests.fakes.slack_api import FakeSlack
+from tests.support.alarms import HIGH_TOPIC, metric_alarm
+from tests.support.app import Bot, BotFactory
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+CHANNEL = f"inc-{T0:%Y%m%d}-dlq-spike"
+
+
+def wired(slack: FakeSlack, pagerduty: FakePagerDuty, **extra: Any) -> dict[str, Any]:
+    """Settings that point the bot at the fakes."""
+    return {
+        "slack_bot_token": SLACK_TOKEN, "slack_api_url": slack.api_url, "pagerduty_routing_key": ROUTING_KEY,
+        "pagerduty_events_url": pagerduty.events_url, "slack_alerts_channel": "#alerts",
+        "slack_responders_critical": ["U00ALICE01", "bob@example.com"], **extra,
+    }
+
+
+def texts(slack: FakeSlack, channel: str) -> list[str]:
+    """Every message in a fake channel, blocks flattened to text."""
+    import json
+
+    return [m.get("text", "") + json.dumps(m.get("blocks", [])) for m in slack.messages(channel)]
+
+
+async def open_critical(bot: Bot) -> dict[str, Any]:
+    """Deliver the DLQ spike alarm, let the relay work, return the incident."""
+    answer = await bot.deliver(metric_alarm(at=T0))
+    assert answer.status_code == 200, answer.text
+    await bot.settle()
+    [incident] = await bot.incidents()
+    return incident
+
+
+async def test_critical_alarm_opens_channel_pages_and_posts_runbook(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """A CRITICAL alarm yields exactly one channel, one page, the summary and the runbook."""
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        incident = await open_critical(bot)
+        assert fake_slack.channel_names().count(CHANNEL) == 1
+        assert incident["channel"] == CHANNEL and incident["channel_id"]
+        assert {"U00ALICE01", "U00BOB0001"} <= fake_slack.members(CHANNEL)
+        assert "CRITICAL" in fake_slack.topic(CHANNEL)
+        assert {b["title"] for b in fake_slack.bookmarks(CHANNEL)} >= {"Alarm", "Dashboard"}
+        posted = texts(fake_slack, CHANNEL)
+        assert any("DLQRecordCount" in t and "152" in t for t in posted), posted
+        assert any("Runbook" in t for t in posted)
+        assert any(CHANNEL in t or incident["channel_id"] in t for t in texts(fake_slack, "alerts"))
+        [page] = fake_pagerduty.open_incidents()
+        assert page.dedup_key == f"incident-bot/{incident['id']}"
+        assert len(fake_pagerduty.events) == 1
+
+
+async def test_ok_resolves_page_and_posts_filled_postmortem(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """OK resolves the page, says how long it took and posts the post-incident template filled in."""
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        incident = await open_critical(bot)
+        await bot.deliver(metric_alarm(state="OK", old="ALARM", at=T0 + timedelta(minutes=12)))
+        await bot.settle()
+        assert fake_pagerduty.open_incidents() == []
+        assert fake_pagerduty.incident(f"incident-bot/{incident['id']}").status == "resolved"
+        posted = texts(fake_slack, CHANNEL)
+        assert any("resolved after 12 min" in t for t in posted), posted
+        assert any("Post-incident" in t for t in posted)
+        assert "RESOLVED" in fake_slack.topic(CHANNEL)
+        report = (await bot.client.get(f"/api/incidents/{incident['id']}/postmortem")).text
+        assert "12" in report and "orders-pipeline-DLQSpike" in report
+
+
+async def test_high_alarm_pages_nobody(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """A HIGH alarm posts its runbook steps to the alerts channel, opens no channel and pages nobody."""
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        await bot.deliver(metric_alarm("orders-pipeline-ConsumerLagHigh", metric="consumer_lag_records",
+                                       threshold=50000, value=72000, at=T0), topic=HIGH_TOPIC)
+        await bot.settle()
+        assert fake_pagerduty.events == []
+        assert fake_slack.channel_names() == ["alerts"]
+        [alert] = texts(fake_slack, "alerts")
+        assert "72000" in alert and "/incident declare" in alert
+
+
+async def test_flapping_reuses_the_channel_and_pages_again(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """ALARM, OK, ALARM within the reopen window: one channel, one incident, paged again under one dedup key."""
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        await open_critical(bot)
+        await bot.deliver(metric_alarm(state="OK", old="ALARM", at=T0 + timedelta(minutes=5)))
+        await bot.settle()
+        await bot.deliver(metric_alarm(at=T0 + timedelta(minutes=8)))
+        await bot.settle()
+        assert fake_slack.channel_names().count(CHANNEL) == 1
+        assert len(await bot.incidents()) == 1
+        assert any("reopened" in t for t in texts(fake_slack, CHANNEL))
+        assert len(fake_pagerduty.open_incidents()) == 1
+
+
+@pytest.mark.slow
+async def test_slack_429_and_500_storm_still_does_everything_once(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """With Slack answering 429 and 500 for a while, every step still happens exactly once."""
+    fake_slack.fail_next("conversations.create", status=500, times=4)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1, times=3)
+    fake_slack.fail_next("chat.postMessage", status=503, times=4)
+    fake_pagerduty.fail_next(status=500, times=3)
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        incident = await open_critical(bot)
+        assert fake_slack.channel_names().count(CHANNEL) == 1
+        posted = texts(fake_slack, CHANNEL)
+        assert sum(t.startswith("Runbook:") for t in posted) == 1
+        assert sum(t.startswith("CRITICAL: orders-pipeline-DLQSpike is in ALARM") for t in posted) == 1
+        assert len(fake_pagerduty.open_incidents()) == 1
+        detail = await bot.incident(incident["id"])
+        assert all(step["status"] == "done" for step in detail["steps"] if step["lane"] != "reminder")
+
+
+@pytest.mark.slow
+async def test_restart_mid_incident_resumes_pending_steps(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """A bot stopped while Slack is down resumes on restart and finishes every step once."""
+    fake_slack.fail_next("*", status=500, times=1000)
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        await bot.deliver(metric_alarm(at=T0))
+        await bot.drain()
+    fake_slack.reset_faults() if hasattr(fake_slack, "reset_faults") else fake_slack._faults.clear()  # noqa: SLF001
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        await bot.settle(timeout=60)
+        assert fake_slack.channel_names().count(CHANNEL) == 1
+        assert sum(t.startswith("Runbook:") for t in texts(fake_slack, CHANNEL)) == 1
+        assert len(fake_pagerduty.open_incidents()) == 1
+
+
+async def test_duplicate_deliveries_make_one_channel(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """The same alarm delivered three times produces one channel and one page."""
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        for _ in range(3):
+            await bot.deliver(metric_alarm(at=T0), message_id="same-message-id")
+        await bot.settle()
+        assert fake_slack.channel_names().count(CHANNEL) == 1
+        assert len(fake_pagerduty.events) == 1
+
+
+async def test_unknown_alarm_gets_generic_runbook(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """An alarm outside the catalog, configured CRITICAL by default, still gets a channel and the generic runbook."""
+    async with make_bot(**wired(fake_slack, fake_pagerduty, unknown_alarm_severity="CRITICAL")) as bot:
+        await bot.deliver(metric_alarm("payments-QueueDepth", metric="QueueDepth", at=T0))
+        await bot.settle()
+        channel = f"inc-{T0:%Y%m%d}-payments-queue-depth"
+        assert channel in fake_slack.channel_names(), fake_slack.channel_names()
+        assert any("Runbook" in t for t in texts(fake_slack, channel))
+
+
+async def test_unacknowledged_critical_is_reminded(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """A CRITICAL incident not acknowledged within ACK_TIMEOUT re-pings the channel and responders, 3 rounds."""
+    import asyncio
+
+    async with make_bot(**wired(fake_slack, fake_pagerduty, ack_timeout=timedelta(seconds=0.3))) as bot:
+        await open_critical(bot)
+        await asyncio.sleep(0.4)
+        await bot.drain()
+        reminders = [t for t in texts(fake_slack, CHANNEL) if "not acknowledged" in t]
+        assert len(reminders) == 3 and "<@U00ALICE01>" in reminders[0]
+        assert len([t for t in texts(fake_slack, "alerts") if "not acknowledged" in t]) == 3
+
+
+async def test_record_only_without_credentials(make_bot: BotFactory) -> None:
+    """Without Slack or PagerDuty credentials every would-be message is on the timeline and paging says so."""
+    async with make_bot() as bot:
+        incident = await open_critical(bot)
+        detail = await bot.incident(incident["id"])
+        kinds = [e["kind"] for e in detail["timeline"]]
+        assert "channel" in kinds and "message" in kinds
+        messages = [e for e in detail["timeline"] if e["kind"] == "message"]
+        assert any("Runbook" in m["data"]["text"] for m in messages)
+        [page] = [e for e in detail["timeline"] if e["kind"] == "page"]
+        assert "not configured" in page["summary"]
