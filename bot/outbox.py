@@ -66,7 +66,8 @@ class Relay:
         poll_interval: float = 0.5,
         on_step: Callable[[OutboxMessage, str], None] | None = None,
     ) -> None:
-        self.db, self.playbook, self.chat, self.pager, self.logs, self.queries = db, playbook, chat, pager, logs, queries
+        self.db, self.playbook, self.queries = db, playbook, queries
+        self.chat, self.pager, self.logs = chat, pager, logs
         self.record_only = record_only
         self.batch, self.poll_interval = batch, poll_interval
         self.on_step = on_step
@@ -169,7 +170,7 @@ class Relay:
                 return
             row.attempts += 1
             delay = retry_after if retry_after is not None else min(MAX_BACKOFF, 0.5 * 2 ** (row.attempts - 1))
-            delay *= random.uniform(1.0, 1.2)  # noqa: S311 - jitter spreads replicas' retries
+            delay *= random.uniform(1.0, 1.2)
             row.run_after, row.locked_until, row.last_error = utcnow() + timedelta(seconds=delay), None, error[:2000]
 
     async def _give_up(self, step: OutboxMessage, incident: Incident, error: str) -> None:
@@ -258,7 +259,8 @@ class Relay:
         if not incident.channel_id:
             raise PermanentDeliveryError("no channel to invite into")
         users = step.payload.get("users", [])
-        resolved, unknown = [], []
+        resolved: list[str] = []
+        unknown: list[str] = []
         for user in users:
             user_id = await self.chat.resolve_user(user)
             (resolved if user_id else unknown).append(user_id or user)
@@ -346,7 +348,8 @@ class Relay:
         out = []
         for link in links:
             if link.get("text", "").startswith("Slack #") and incident.channel_name:
-                link = {"href": f"https://slack.com/app_redirect?channel={incident.channel_id or incident.channel_name}",
+                target = incident.channel_id or incident.channel_name
+                link = {"href": f"https://slack.com/app_redirect?channel={target}",
                         "text": f"Slack #{incident.channel_name}"}
             if link.get("href"):
                 out.append(link)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.errors import QueryError
 from bot.incidents.ports import QueryResult
 from bot.logquery.to_duckdb import DEFAULT_LIMIT
-from bot.logquery.values import typed_value
+from bot.logquery.values import format_timestamp, typed_value
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +114,11 @@ def _result(response: Mapping[str, Any], status: str, elapsed: float) -> QueryRe
                 continue
             if name not in fields:
                 fields.append(name)
-            row[name] = typed_value(cell.get("value", ""))
+            value = cell.get("value", "")
+            if name == "@timestamp" and value.isdigit():  # epoch ms from some emulators; the service prints text
+                row[name] = format_timestamp(datetime.fromtimestamp(int(value) / 1000, tz=UTC))
+            else:
+                row[name] = typed_value(value)
         rows.append(row)
     statistics = response.get("statistics", {})
     scanned = statistics.get("recordsScanned")

@@ -83,7 +83,7 @@ class RecordingChat:
         channel_id = self._channel_id(channel)
         ts = f"{self._epoch}.{next(self._ts):06d}"
         self.posts.append(RecordedPost(channel_id, message, key, ts))
-        log.info("chat_post_recorded", channel=channel_id, key=key, text=message.text)
+        log.info("chat_post_recorded", channel=channel_id, key=key, text=message.text[:200])
         return ts
 
     async def find_post(self, channel: str, *, key: str) -> str | None:

@@ -294,26 +294,34 @@ def _treat_missing(value: object) -> str | None:
     return text.strip() or None
 
 
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _metric_query(item: dict[str, Any]) -> MetricQuery:
-    stat = item.get("MetricStat") if isinstance(item.get("MetricStat"), dict) else {}
-    metric = stat.get("Metric") if isinstance(stat.get("Metric"), dict) else {}
+    stat = _object(item.get("MetricStat"))
+    metric = _object(stat.get("Metric"))
     return MetricQuery(
         id=str(item.get("Id", "")),
-        expression=item.get("Expression") if isinstance(item.get("Expression"), str) else None,
-        metric_name=metric.get("MetricName") if isinstance(metric.get("MetricName"), str) else None,
-        namespace=metric.get("Namespace") if isinstance(metric.get("Namespace"), str) else None,
-        stat=stat.get("Stat") if isinstance(stat.get("Stat"), str) else None,
-        label=item.get("Label") if isinstance(item.get("Label"), str) else None,
+        expression=_str(item.get("Expression")),
+        metric_name=_str(metric.get("MetricName")),
+        namespace=_str(metric.get("Namespace")),
+        stat=_str(stat.get("Stat")),
+        label=_str(item.get("Label")),
         return_data=bool(item.get("ReturnData", False)),
     )
 
 
 def _child(item: dict[str, Any]) -> TriggeringChild:
-    state = item.get("State") if isinstance(item.get("State"), dict) else {}
+    state = _object(item.get("State"))
     return TriggeringChild(
         arn=str(item.get("Arn", "")),
         state=str(state.get("Value", "")),
-        timestamp=state.get("Timestamp") if isinstance(state.get("Timestamp"), str) else None,
+        timestamp=_str(state.get("Timestamp")),
     )
 
 

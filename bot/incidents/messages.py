@@ -17,7 +17,12 @@ from bot.incidents.ports import Message
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 MAX_BLOCKS = 50
-_EMOJI = {"CRITICAL": ":rotating_light:", "HIGH": ":warning:", "MEDIUM": ":large_yellow_circle:", "LOW": ":information_source:"}
+_EMOJI = {
+    "CRITICAL": ":rotating_light:",
+    "HIGH": ":warning:",
+    "MEDIUM": ":large_yellow_circle:",
+    "LOW": ":information_source:",
+}
 
 Block = dict[str, Any]
 
@@ -108,7 +113,8 @@ def alarm_summary(incident: Incident, event: AlarmEvent, *, links: Mapping[str, 
     if link_line:
         blocks.append(context(f"Incident #{incident.id} · {link_line}"))
     if buttons:
-        blocks.append(incident_buttons(incident.id, dlq="DLQ" in incident.alarm_name or "dlq" in incident.title.lower()))
+        dlq = "DLQ" in incident.alarm_name or "dlq" in incident.title.lower()
+        blocks.append(incident_buttons(incident.id, dlq=dlq))
     return Message(text=text, blocks=blocks)
 
 
@@ -187,7 +193,9 @@ def declared(incident: Incident, *, by: str | None) -> Message:
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> Block:
-    button: Block = {"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id, "value": value}
+    button: Block = {
+        "type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id, "value": value,
+    }
     if style:
         button["style"] = style
     return button

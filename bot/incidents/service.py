@@ -6,6 +6,7 @@ the caller's transaction; nothing here talks to Slack or PagerDuty directly (see
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -102,7 +103,7 @@ async def declare(
 
 
 async def find(*, session: AsyncSession, incident_id: int | None, channel_id: str | None) -> Incident:
-    """The incident `incident_id`, else the one whose channel is `channel_id`; raises BadInput when there is none."""
+    """The incident `incident_id`, else the one of channel `channel_id`; raises BadInput if there is none."""
     if incident_id is not None:
         return await _get(session, incident_id)
     incident = await repository.by_channel(session, channel_id) if channel_id else None
@@ -124,10 +125,9 @@ def alarm_window(incident: Incident, *, fallback: timedelta) -> tuple[datetime, 
     end = incident.opened_at
     span = fallback
     if incident.alarm:
-        try:
+        # A stored body we cannot read still deserves a query over the fallback span.
+        with suppress(BadInput):
             span = alarm_from_body(incident.alarm).evaluation_window + timedelta(minutes=5)
-        except BadInput:
-            pass  # a stored body we cannot read still deserves a breakdown over the fallback
     return end - span, end
 
 
@@ -197,7 +197,9 @@ async def _close(session: AsyncSession, incident: Incident, *, at: datetime, by:
     incident.status, incident.open_key, incident.resolved_at = "resolved", None, at
     incident.last_transition_at = max(at, incident.last_transition_at)
     minutes = (at - incident.opened_at).total_seconds() / 60
-    summary = f"Resolved by {by} after {minutes:.0f} min" if by else f"Resolved: alarm back to OK after {minutes:.0f} min"
+    summary = (
+        f"Resolved by {by} after {minutes:.0f} min" if by else f"Resolved: alarm back to OK after {minutes:.0f} min"
+    )
     session.add(note(incident, "resolved", summary, at=at, by=by))
     session.add_all(response.on_resolve(incident, by=by, now=utcnow()))
 

@@ -103,6 +103,7 @@ class _Generator:
     extracted: dict[str, str] = field(default_factory=dict)  # log field name -> base column
     scope: dict[str, Typed] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    group_order: list[str] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)  # output names from fields/stats, in order
     display: list[str] | None = None
     aggregated: bool = False
@@ -236,12 +237,16 @@ class _Generator:
         self.shown = list(new_scope)
         self.aggregated = True
         self.order = [term for key in keys for term in _sort_terms(key, descending=False)]
+        self.group_order = list(self.order)
 
     def _sort(self, command: ast.Sort) -> None:
         self.order = [term for key in command.keys
                       for term in _sort_terms(self.expr(key.expr), descending=key.descending)]
+        # Ties keep a fixed order (newest first, or by group keys after stats) so dedup and limit repeat.
         if not self.aggregated and not any(term.startswith("t ") for term in self.order):
-            self.order += self._default_order()  # ties keep the newest-first order, so dedup is repeatable
+            self.order += self._default_order()
+        elif self.aggregated:
+            self.order += [term for term in self.group_order if term not in self.order]  # ties keep the newest-first order, so dedup is repeatable
 
     def _limit(self, command: ast.Limit) -> None:
         order = self.order or self._default_order()

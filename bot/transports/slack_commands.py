@@ -1,9 +1,9 @@
 """Slash-command text → typed commands, and the short replies the Slack app writes itself.
 
-Pure functions with no Slack SDK: `bot/transports/slack.py` calls them before acknowledging, so a bad argument is
-refused in the acknowledgement with the command's usage line. Every refusal is a `BadInput` whose `reason` is one
-line. To add a command: add its usage to `USAGE`, a parser here returning a small dataclass, and a listener in
-`slack.py`.
+Pure functions with no Slack SDK: `bot/transports/slack.py` calls them before acknowledging, so a bad
+argument is refused in the acknowledgement with the command's usage line. Every refusal is a `BadInput` whose
+`reason` is one line. To add a command: add its usage to `USAGE`, a parser here returning a small dataclass,
+and a listener in `slack.py`.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def parse_trace(text: str) -> QueryCommand:
         raise BadInput("give the order id to trace")
     if len(words) > 2:
         raise BadInput(f"too many arguments ({len(words)}); an order id has no spaces")
-    return QueryCommand(params={"order_id": words[0]}, window=parse_window(words[1]) if len(words) == 2 else None)
+    window = parse_window(words[1]) if len(words) == 2 else None
+    return QueryCommand(params={"order_id": words[0]}, window=window)
 
 
 def parse_window_only(text: str) -> QueryCommand:

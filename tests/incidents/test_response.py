@@ -139,7 +139,7 @@ async def test_restart_mid_incident_resumes_pending_steps(
     async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
         await bot.deliver(metric_alarm(at=T0))
         await bot.drain()
-    fake_slack.reset_faults() if hasattr(fake_slack, "reset_faults") else fake_slack._faults.clear()  # noqa: SLF001
+    fake_slack.reset_faults() if hasattr(fake_slack, "reset_faults") else fake_slack._faults.clear()
     async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
         await bot.settle(timeout=60)
         assert fake_slack.channel_names().count(CHANNEL) == 1

@@ -22,7 +22,10 @@ GOLDEN = [
         "stats count() as n by error_type | sort n desc",
         BASE.format(columns="json ->> '$.\"error_type\"' AS f1")
         + ",\ns1 AS (\n  SELECT f1 AS c1, count(*) AS c2 FROM s0 GROUP BY ALL\n)\n"
-        'SELECT c1 AS "error_type", c2 AS "n"\nFROM s1\nORDER BY c2 DESC NULLS LAST\nLIMIT 10000',
+        'SELECT c1 AS "error_type", c2 AS "n"\nFROM s1\nORDER BY c2 DESC NULLS LAST, '
+        # ties fall back to the group key, in natural order
+        "li_sort_class(c1) ASC NULLS LAST, TRY_CAST(c1 AS DOUBLE) ASC NULLS LAST, li_natural(c1) ASC NULLS LAST"
+        "\nLIMIT 10000",
     ),
     (
         "filter latency_ms > 0 | stats pct(latency_ms, 95) by bin(5m)",

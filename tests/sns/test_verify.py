@@ -82,7 +82,7 @@ async def test_signature_of_other_key_fails(signer: SnsSigner) -> None:
 async def test_certificate_url_must_be_an_sns_host(signer: SnsSigner, sns_identity: tuple[SnsSigner, Path],
                                                    url: str) -> None:
     """A SigningCertURL off sns.<region>.amazonaws.com is refused even with a local certificate."""
-    envelope = SnsSigner(signer._key.private_bytes(  # noqa: SLF001 - same key, another URL
+    envelope = SnsSigner(signer._key.private_bytes(
         *_pem_args()), cert_url=url).notification(topic_arn=TOPIC, message="x")
     verifier = SignatureVerifier(_no_fetch, local_cert=sns_identity[1])
     with pytest.raises(VerificationFailed, match="SigningCertURL"):
