@@ -58,10 +58,12 @@ def build_playbook(settings: Settings) -> Playbook:
         reopen_window=settings.reopen_window, ack_timeout=settings.ack_timeout,
         unknown_alarm_severity=Severity(settings.unknown_alarm_severity), alerts_channel=settings.slack_alerts_channel,
         responders=responders, dashboard_prefix=settings.dashboard_prefix,
+        log_groups=tuple(settings.log_groups), default_region=settings.aws_region,
         runbook_base_url=settings.runbook_base_url, public_url=settings.public_url,
     )
     catalog = AlarmCatalog.load(settings.runbooks_dir, prefix=settings.alarm_prefix)
-    return Playbook(catalog=catalog, runbooks=RunbookLibrary(settings.runbooks_dir), policy=policy)
+    runbooks = RunbookLibrary(settings.runbooks_dir, prefix=settings.alarm_prefix, queries_dir=settings.queries_dir)
+    return Playbook(catalog=catalog, runbooks=runbooks, policy=policy)
 
 
 def build_adapters(settings: Settings) -> Adapters:

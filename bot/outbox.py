@@ -29,6 +29,7 @@ from bot.incidents.ports import ChatOps, LogSearch, Message, NameTaken, PageEven
 from bot.incidents.postmortem import postmortem_context
 from bot.queries.catalog import QueryCatalog
 from bot.queries.render import headline, result_message
+from bot.runbooks.mrkdwn import to_mrkdwn
 from bot.store import Database
 
 log = structlog.get_logger("incident_bot.outbox")
@@ -315,7 +316,7 @@ class Relay:
         if cached is None:
             async with self.db.sessions() as session:
                 entries = await repository.timeline(session, incident.id)
-            cached = self.playbook.runbooks.render_postmortem(postmortem_context(incident, entries))
+            cached = to_mrkdwn(self.playbook.runbooks.render_postmortem(postmortem_context(incident, entries)))
             await self._save_state(step, text=cached)
         message = Message(
             text=f"Post-incident template for incident #{incident.id}",

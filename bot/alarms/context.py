@@ -269,7 +269,12 @@ def _condition_text(event: AlarmEvent) -> str:
     if event.kind is AlarmKind.COMPOSITE:
         return f"rule {event.alarm_rule}" if event.alarm_rule else "composite rule (not given)"
     observed = "unknown" if event.observed_value is None else number(event.observed_value)
-    head = f"{event.subject_metric} = {observed} {event.comparison or '?'} {_threshold_text(event)}"
+    limit = (
+        f"({event.threshold_metric_id})"  # the comparison already says "band"
+        if event.kind is AlarmKind.ANOMALY_DETECTION
+        else _threshold_text(event)
+    )
+    head = f"{event.subject_metric} = {observed} {event.comparison or '?'} {limit}"
     details = []
     if event.statistic:
         details.append(event.statistic)

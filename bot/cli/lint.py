@@ -32,7 +32,14 @@ def runbook_problems(settings: Settings) -> list[str]:
     return library.lint()
 
 
-CHECKS: list[tuple[str, Check]] = [("runbooks", runbook_problems)]
+def query_problems(settings: Settings) -> list[str]:
+    """Query files that do not load, render or translate for the local engine."""
+    from bot.queries.lint import lint_queries
+
+    return lint_queries(settings.queries_dir)
+
+
+CHECKS: list[tuple[str, Check]] = [("runbooks", runbook_problems), ("queries", query_problems)]
 
 
 @app.command()

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.alarms.catalog import AlarmCatalog, CatalogEntry
+from bot.alarms.context import alarm_context
+from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
+from bot.errors import ConfigError
 from bot.runbooks import RunbookLibrary
 
 
@@ -22,6 +26,8 @@ class ResponsePolicy:
     alerts_channel: str = "#alerts"
     responders: Mapping[Severity, Sequence[str]] = field(default_factory=dict)
     dashboard_prefix: str = "orders-pipeline"
+    log_groups: Sequence[str] = ("/orders-pipeline/flink",)
+    default_region: str = "us-east-1"
     runbook_base_url: str = ""
     public_url: str = "http://localhost:8080"
 
@@ -42,6 +48,26 @@ class Playbook:
         """The alarm's severity from the catalog; unknown alarms get the configured default."""
         entry = self.entry_for(alarm_name)
         return entry.severity if entry else self.policy.unknown_alarm_severity
+
+    def context(self, event: AlarmEvent, *, incident_id: int, channel: str | None) -> dict[str, Any]:
+        """The context runbooks render with, for this alarm and incident."""
+        entry = self.entry_for(event.alarm_name)
+        return alarm_context(
+            event, severity=self.severity_for(event.alarm_name), incident_id=incident_id, channel=channel,
+            dashboard=entry.dashboard if entry else "Health", dashboard_prefix=self.policy.dashboard_prefix,
+            runbook_url=self.runbook_url(entry, incident_id), log_groups=self.policy.log_groups,
+            default_region=self.policy.default_region,
+        )
+
+    def runbook(self, event: AlarmEvent, context: Mapping[str, Any]) -> str:
+        """The alarm's runbook rendered with `context`; the generic one if its own template is broken."""
+        entry = self.entry_for(event.alarm_name)
+        try:
+            return self.runbooks.render(entry, context)
+        except ConfigError:
+            if entry is None:
+                raise
+            return self.runbooks.render(None, context)
 
     def runbook_url(self, entry: CatalogEntry | None, incident_id: int) -> str:
         """Where a person reads the runbook: the configured base URL, else the bot's own API."""

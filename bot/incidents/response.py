@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alarms.catalog import CatalogEntry
-from bot.alarms.context import alarm_context
 from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
 from bot.incidents import messages
 from bot.incidents.models import Incident, OutboxMessage
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import Message
+from bot.runbooks.mrkdwn import to_mrkdwn
 
 CHAT, PAGER, REMINDER = "chat", "pager", "reminder"
 INCIDENT_CHANNEL, ALERTS_CHANNEL = "incident", "alerts"
@@ -86,12 +86,8 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
     severity = Severity(incident.severity)
     policy = playbook.policy
     responders = [*policy.responders.get(severity, ()), *(entry.invite if entry else ())]
-    ctx = alarm_context(
-        event, severity=severity, incident_id=incident.id, channel=incident.channel_name,
-        dashboard=entry.dashboard if entry else "Health", dashboard_prefix=policy.dashboard_prefix,
-        runbook_url=playbook.runbook_url(entry, incident.id),
-    )
-    runbook = playbook.runbooks.render(entry, ctx)
+    ctx = playbook.context(event, incident_id=incident.id, channel=incident.channel_name)
+    runbook = to_mrkdwn(playbook.runbook(event, ctx))
     links = ctx["links"]
     if not severity.opens_channel:
         text = runbook if severity is Severity.HIGH else None

@@ -135,14 +135,19 @@ class _Generator:
         return Translation(sql, tuple(names))
 
     def _base(self) -> str:
+        # One multi-path extraction parses each line once; a `->>` per field would parse it once per field.
+        names = [name for name in self.extracted if not name.startswith("@")]
+        paths = ", ".join(sql_string(_json_path(name)) for name in ["timestamp", *names])
+        raw = "v[1]"
         columns = [
-            "CAST(TRY_CAST(json ->> '$.timestamp' AS TIMESTAMPTZ) AS TIMESTAMP) AS t",
+            # `Z` timestamps (what the pipeline writes) cast directly; other offsets go through TIMESTAMPTZ.
+            f"CASE WHEN ends_with({raw}, 'Z') THEN TRY_CAST({raw} AS TIMESTAMP) "
+            f"ELSE CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END AS t",
             "CAST(json AS VARCHAR) AS m",
         ]
         if "@logStream" in self.extracted:
             columns.append("regexp_extract(filename, '[^/]*$') AS stream")
-        columns += [f"json ->> {sql_string(_json_path(name))} AS {column}"
-                    for name, column in self.extracted.items() if not name.startswith("@")]
+        columns += [f"v[{index}] AS {self.extracted[name]}" for index, name in enumerate(names, start=2)]
         conditions = []
         if self.start is not None:
             conditions.append(f"t >= {_timestamp_literal(self.start)}")
@@ -152,7 +157,8 @@ class _Generator:
         options = ", ignore_errors = true" + (", filename = true" if "@logStream" in self.extracted else "")
         reader = f"read_ndjson_objects({sql_string(self.source)}{options})"
         where = f"\n  WHERE {' AND '.join(conditions)}" if conditions else ""
-        return f"SELECT {', '.join(columns)}\n  FROM {reader}{where}"
+        return (f"SELECT {', '.join(columns)}\n  FROM (SELECT *, json_extract_string(json, [{paths}]) AS v "
+                f"FROM {reader}){where}")
 
     def _stage(self, select: str) -> None:
         self.stages.append(f"s{len(self.stages)} AS (\n  {select}\n)")

@@ -58,6 +58,8 @@ _INCIDENT_DEFAULTS = dict.fromkeys(
      "resolved_at", "channel")
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# Slack's `markdown` block holds at most 12,000 characters; a longer runbook would be cut mid-step.
+MAX_RENDERED_CHARS = 12_000
 
 
 class _RunbookLoader(jinja2.BaseLoader):
@@ -177,9 +179,10 @@ class RunbookLibrary:
             raise ConfigError(f"{self.runbooks_dir / name}: no such runbook")
         try:
             text = template.render(context)
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # a runbook is user-written code: any failure is the runbook's problem
             where = _template_line(exc.__traceback__, self.runbooks_dir)
-            raise ConfigError(f"{where or template.filename}: {exc}") from None
+            detail = str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+            raise ConfigError(f"{where or template.filename}: {detail}") from None
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 
     def _render_problems(
@@ -190,9 +193,13 @@ class RunbookLibrary:
         failures: dict[str, list[str]] = {}
         for label, context in contexts:
             try:
-                render(context)
+                size = len(render(context))
             except ConfigError as exc:
                 failures.setdefault(str(exc), []).append(label)
+                continue
+            if size > MAX_RENDERED_CHARS:
+                message = f"{self.runbooks_dir / name}: renders longer than {MAX_RENDERED_CHARS:,} characters"
+                failures.setdefault(message, []).append(label)
         return [f"{message} (sample: {', '.join(labels)})" for message, labels in failures.items()]
 
 
@@ -223,14 +230,16 @@ def _num(value: object, unknown: str = "unknown") -> str:
 @pass_context
 def _insights_url(context: Context, query: str) -> str:
     """`{{ query_text | insights_url }}`: a Logs Insights console link running `query` near the alarm."""
-    window = context["window"]
+    window, region, groups = context.get("window"), context.get("region"), context.get("log_groups")
+    if not isinstance(window, Mapping) or not isinstance(region, str) or groups is None:
+        raise jinja2.TemplateRuntimeError("insights_url needs an alarm context (window, region, log_groups)")
     start = datetime.fromisoformat(window["start"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(window["end"].replace("Z", "+00:00"))
     return logs_insights_url(
-        context["region"],
+        region,
         start=start - LOGS_MARGIN,
         end=end + LOGS_MARGIN,
-        log_groups=context["log_groups"],
+        log_groups=groups,
         query=query.strip(),
     )
 

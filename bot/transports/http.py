@@ -13,9 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.alarms.context import alarm_context
 from bot.alarms.models import alarm_from_body
-from bot.alarms.severity import Severity
 from bot.incidents import repository
 from bot.incidents.postmortem import postmortem_context
 from bot.incidents.schemas import IncidentDetail, IncidentOut
@@ -121,12 +119,8 @@ async def get_runbook(request: Request, incident_id: int) -> Response:
     if not incident.alarm:
         return error(404, f"incident #{incident_id} was declared by hand and has no alarm runbook")
     event = alarm_from_body(incident.alarm)
-    entry = playbook.entry_for(incident.alarm_name)
-    ctx = alarm_context(event, severity=Severity(incident.severity), incident_id=incident.id,
-                        channel=incident.channel_name, dashboard=entry.dashboard if entry else "Health",
-                        dashboard_prefix=playbook.policy.dashboard_prefix,
-                        runbook_url=playbook.runbook_url(entry, incident.id))
-    return PlainTextResponse(playbook.runbooks.render(entry, ctx), media_type="text/markdown; charset=utf-8")
+    text = playbook.runbook(event, playbook.context(event, incident_id=incident.id, channel=incident.channel_name))
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
 def install_error_handlers(app: FastAPI) -> None:

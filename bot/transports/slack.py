@@ -114,7 +114,7 @@ def build_slack_app(settings: Settings) -> AsyncApp:
         process_before_response=False,
         # Unknown commands reach the error handler (one log line) instead of Bolt's multi-line suggestion.
         raise_error_for_unhandled_request=True,
-        logger=logging.getLogger("incident_bot.slack.bolt"),
+        logger=_bolt_logger(),
     )
     for command, (query_name, parse) in QUERY_COMMANDS.items():
         bolt.command(command)(_query_listener(query_name, parse))
@@ -124,6 +124,21 @@ def build_slack_app(settings: Settings) -> AsyncApp:
     bolt.action("incident_dlq_breakdown")(dlq_breakdown_button)
     bolt.error(on_error)
     return bolt
+
+
+class _TokenNoticeFilter(logging.Filter):
+    """Drops Bolt's start-up warning that `token` is unused: Bolt reads SLACK_BOT_TOKEN from the environment on
+    its own, and the client we give it carries that same token, so the warning would be noise on every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("incident_bot.slack.bolt")
+    if not any(isinstance(f, _TokenNoticeFilter) for f in logger.filters):
+        logger.addFilter(_TokenNoticeFilter())
+    return logger
 
 
 def _query_listener(query_name: str, parse: Callable[[str], QueryCommand]) -> Listener:

@@ -178,3 +178,9 @@ def test_logs_insights_link_carries_query_groups_and_absolute_time() -> None:
 def test_numbers_read_as_people_write_them(value: float, text: str) -> None:
     """Metric values print with thousands separators and at most two decimals."""
     assert number(value) == text
+
+
+def test_anomaly_condition_names_the_band_once() -> None:
+    """The anomaly alarm's condition reads `DLQRecordCount = 152 outside band (ad1)`."""
+    ctx = alarm_context(alarm_from_body(all_kinds("x")["anomaly_detection"]), severity=Severity.HIGH)
+    assert ctx["condition_text"] == "DLQRecordCount = 152 outside band (ad1) (per 1 min, 2 of 2 periods)"

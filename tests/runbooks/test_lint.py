@@ -118,3 +118,21 @@ def test_postmortem_template_is_rendered_too(runbooks: Path, queries: Path) -> N
     assert code == 1
     assert "post-incident.md" in output
     assert "(sample: empty)" in output
+
+
+def test_runbook_too_long_for_slack_is_a_problem(runbooks: Path, queries: Path) -> None:
+    """A runbook rendering past Slack's 12,000-character markdown block fails lint."""
+    edit(runbooks / "generic.md", "## 1. Detect", "## 1. Detect\n" + "Padding line for the test.\n" * 500)
+    code, output = lint(runbooks, queries)
+    assert code == 1
+    assert "generic.md: renders longer than 12,000 characters" in output
+
+
+def test_arithmetic_on_a_missing_value_is_a_problem_not_a_crash(runbooks: Path, queries: Path) -> None:
+    """`{{ threshold * 2 }}` fails for composite alarms (no threshold); lint reports it and carries on."""
+    edit(runbooks / "DLQSpike.md", "## 1. Detect", "## 1. Detect (double: {{ threshold * 2 }})")
+    code, output = lint(runbooks, queries)
+    assert code == 1
+    assert "DLQSpike.md:" in output
+    assert "TypeError: unsupported operand" in output
+    assert "composite" in output
