@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.adapters.duckdb_logs import DuckDBLogSearch  # noqa: E402
+from bot.adapters.duckdb_logs import DuckDBLogSearch
 
 OUT = Path(__file__).resolve().parent / "out"
 START = datetime(2025, 1, 13, 10, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -233,6 +233,7 @@ class Relay:
 
     async def _execute_post(self, step: OutboxMessage, incident: Incident) -> Done:
         message = Message(text=step.payload["text"], blocks=step.payload.get("blocks", ()))
+        message = messages.with_mentions(message, await self._user_ids(step.payload.get("mention", ())))
         channel = await self._post(step, incident, step.payload["target"], message)
         return self._posted(step.payload.get("note", "message posted"), channel, message)
 
@@ -244,6 +245,11 @@ class Relay:
             return channel  # an earlier attempt got through even though we never saw the answer
         await self.chat.post(channel, message, key=key)
         return channel
+
+    async def _user_ids(self, users: Sequence[str]) -> list[str]:
+        """Slack user ids for configured responders (ids as they are, emails looked up); unknown ones dropped."""
+        ids = [await self.chat.resolve_user(user) for user in users]
+        return [i for i in ids if i]
 
     def _channel_for(self, incident: Incident, target: str) -> str:
         if target == response.INCIDENT_CHANNEL and incident.channel_id:
@@ -363,7 +369,7 @@ class Relay:
             return Done("reminder", f"Reminder skipped: incident is {incident.status}")
         policy = self.playbook.policy
         minutes = (utcnow() - incident.opened_at).total_seconds() / 60
-        responders = list(policy.responders.get(Severity(incident.severity), ()))
+        responders = await self._user_ids(policy.responders.get(Severity(incident.severity), ()))
         message = messages.ack_reminder(incident, responders=responders, minutes=minutes)
         channel = await self._post(step, incident, response.INCIDENT_CHANNEL, message)
         if channel != policy.alerts_channel:

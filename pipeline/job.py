@@ -149,6 +149,7 @@ def build_job(source: str, out: Path, config: JobConfig) -> Any:
         WatermarkProbe,
         WindowAudit,
         WindowResult,
+        dedup_bucket,
     )
 
     env = StreamExecutionEnvironment.get_execution_environment()
@@ -170,7 +171,7 @@ def build_job(source: str, out: Path, config: JobConfig) -> Any:
         .with_timestamp_assigner(EventTime())
     )
     validated = timed.process(ValidateOrders(inst)).name("validate")
-    deduped = (validated.key_by(lambda r: r["order_id"], key_type=Types.STRING())
+    deduped = (validated.key_by(dedup_bucket, key_type=Types.INT())
                .process(DeduplicateOrders(inst, config.dedup_window_ms)).name("dedup"))
     enriched = deduped.process(EnrichOrders(inst, config.enrichment)).name("enrich")
     sunk = enriched.process(SinkOrders(inst), output_type=Types.STRING()).name("sink")

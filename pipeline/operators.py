@@ -15,6 +15,7 @@ import json
 import os
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +223,22 @@ def _as_order(record: dict[str, Any]) -> Any:
                  record["amount"], record["currency"], record["items"], record["event_ms"], {})
 
 
+DEDUP_BUCKETS = 128
+
+
+def dedup_bucket(record: dict[str, Any]) -> int:
+    """The dedup key: a stable bucket of `order_id` (see `DeduplicateOrders` for why not the id itself)."""
+    return zlib.crc32(record["order_id"].encode()) % DEDUP_BUCKETS
+
+
 class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[misc]
-    """dedup: keyed by order_id; the first copy passes, later copies within the TTL go to the DLQ."""
+    """dedup: the first copy of an order_id passes; later copies within the dedup window go to the DLQ.
+
+    Keyed by a bucket of order_id, the state holding {order_id: event time} for the bucket. Keyed by the id
+    itself, every new order costs a state read round trip to the JVM (measured: ~1.5 ms, 30 s per 20k orders);
+    128 bucket values stay in PyFlink's state cache. Entries expire by event time after the window; the state's
+    TTL (the same window) drops buckets that went quiet.
+    """
 
     operator = "dedup"
 
@@ -232,9 +247,9 @@ class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[mis
         self.window_ms = window_ms
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        """Declare the `seen` flag with a TTL of the dedup window."""
+        """Declare the bucket state with a TTL of the dedup window."""
         super().open(runtime_context)
-        descriptor = ValueStateDescriptor("seen", Types.BOOLEAN())
+        descriptor = ValueStateDescriptor("seen", Types.PICKLED_BYTE_ARRAY())
         ttl = (StateTtlConfig.new_builder(Time.milliseconds(self.window_ms))
                .set_update_type(StateTtlConfig.UpdateType.OnCreateAndWrite)
                .set_state_visibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
@@ -248,7 +263,9 @@ class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[mis
         start = time.perf_counter()
         event_ms = record["event_ms"]
         self.tick(event_ms)
-        if self.seen.value():
+        seen: dict[str, int] = self.seen.value() or {}
+        first = seen.get(record["order_id"])
+        if first is not None and abs(event_ms - first) < self.window_ms:
             error = RecordError("ERR-301", f"order_id {record['order_id']} already processed", operator="dedup")
             self.counted(event_ms, out=False, error=error)
             self.c_dup.inc()
@@ -257,7 +274,11 @@ class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[mis
             yield from self.dead_letter(error, raw=record["raw"], event_ms=event_ms, order=record,
                                         latency_ms=_ms_since(start))
             return
-        self.seen.update(True)
+        seen[record["order_id"]] = event_ms
+        if len(seen) % 256 == 0:
+            horizon = self.clock_ms - self.window_ms
+            seen = {k: v for k, v in seen.items() if v >= horizon}
+        self.seen.update(seen)
         latency = _ms_since(start)
         record["lat"] += latency
         self.counted(event_ms, out=True)

@@ -56,8 +56,6 @@ class DuckDBLogSearch:
                                message=f"cannot read the log files: {_first_line(exc)}")
         except duckdb.Error as exc:
             raise QueryError(f"the local engine could not run the query: {_first_line(exc)}") from None
-        finally:
-            connection.close()
         rows = [_row(translation.columns, values) for values in raw]
         return QueryResult(fields=translation.columns, rows=rows,
                            elapsed_seconds=time.perf_counter() - began)
@@ -73,7 +71,11 @@ class DuckDBLogSearch:
 
 
 def _fetch(connection: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    return connection.execute(sql).fetchall()
+    # The worker thread owns the connection: closing it from the event loop while a query runs would fail.
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
 
 
 def _row(columns: Sequence[str], values: Sequence[Any]) -> Mapping[str, Any]:

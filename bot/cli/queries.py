@@ -129,7 +129,7 @@ def _execute(settings: Settings, query: QueryDef | None, text: str, *, since: st
 
 def _print_table(query: QueryDef | None, result: QueryResult, *, start: datetime, end: datetime) -> None:
     title = query.title if query else "Logs Insights query"
-    typer.echo(f"{title} · {start:%Y-%m-%d %H:%M} – {end:%H:%M} UTC · {len(result.rows)} rows")
+    typer.echo(f"{title} · {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC · {len(result.rows)} rows")
     if not result.rows:
         typer.echo("No matching log events in this window.")
         return

@@ -75,8 +75,21 @@ def incident_buttons(incident_id: int, *, dlq: bool = True) -> Block:
 
 
 def mention(users: Iterable[str]) -> str:
-    """Slack mentions for user ids; emails are shown as they are."""
+    """Slack mentions for user ids; anything else (an unresolved email) is shown as it is."""
     return " ".join(f"<@{u}>" if re.fullmatch(r"[UW][A-Z0-9]+", u) else u for u in users)
+
+
+def with_mentions(message: Message, user_ids: Sequence[str]) -> Message:
+    """`message` with mentions of `user_ids` in front of its text and first section (so they get notified)."""
+    if not user_ids:
+        return message
+    who = mention(user_ids)
+    blocks = [dict(b) for b in message.blocks]
+    for block in blocks:
+        if block.get("type") == "section":
+            block["text"] = {**block["text"], "text": _cut(f"{who} {block['text']['text']}", SECTION_LIMIT)}
+            break
+    return Message(text=f"{who} {message.text}", blocks=blocks)
 
 
 def channel_link(incident: Incident) -> str:
@@ -134,11 +147,10 @@ def announcement(incident: Incident, event: AlarmEvent) -> Message:
     return Message(text=text, blocks=[section(text)])
 
 
-def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None, responders: Sequence[str]) -> Message:
+def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None) -> Message:
     """HIGH/MEDIUM/LOW alarms in the alerts channel; HIGH carries the runbook steps and an escalation hint."""
     severity = Severity(incident.severity)
-    who = f"{mention(responders)} " if severity is Severity.HIGH and responders else ""
-    lead = f"{who}{_EMOJI.get(severity.value, '')} *{severity.value}* · *{incident.title}* ({event.alarm_name})"
+    lead = f"{_EMOJI.get(severity.value, '')} *{severity.value}* · *{incident.title}* ({event.alarm_name})"
     blocks: list[Block] = [section(f"{lead}\n{what_crossed(event)}\n*Reason:* {event.reason or 'n/a'}")]
     if runbook:
         blocks += sections(runbook)

@@ -91,8 +91,11 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
     links = ctx["links"]
     if not severity.opens_channel:
         text = runbook if severity is Severity.HIGH else None
-        message = messages.alert(incident, event, runbook=text, responders=responders)
-        return [post(incident, ALERTS_CHANNEL, message, now=now, note=f"{severity.value} alert posted")]
+        alert = post(incident, ALERTS_CHANNEL, messages.alert(incident, event, runbook=text), now=now,
+                     note=f"{severity.value} alert posted")
+        if severity is Severity.HIGH:
+            alert.payload["mention"] = _unique(policy.responders.get(severity, ()))
+        return [alert]
 
     console = {"Alarm": links.get("alarm", ""), "Dashboard": links.get("dashboard", ""),
                "Runbook": links.get("runbook", "")}

@@ -252,7 +252,7 @@ class _Generator:
         if not self.aggregated and not any(term.startswith("t ") for term in self.order):
             self.order += self._default_order()
         elif self.aggregated:
-            self.order += [term for term in self.group_order if term not in self.order]  # ties keep the newest-first order, so dedup is repeatable
+            self.order += [term for term in self.group_order if term not in self.order]
 
     def _limit(self, command: ast.Limit) -> None:
         order = self.order or self._default_order()

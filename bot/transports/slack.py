@@ -14,7 +14,8 @@ register `bolt.action("<action_id>")` in `build_slack_app` with a listener that 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +143,7 @@ def _bolt_logger() -> logging.Logger:
 
 
 def _query_listener(query_name: str, parse: Callable[[str], QueryCommand]) -> Listener:
-    async def run_query(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+    async def run_query(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any], respond: AsyncRespond,
                         context: AsyncBoltContext) -> None:
         deps = _deps(context)
         query = deps.queries.get(query_name)
@@ -151,27 +152,28 @@ def _query_listener(query_name: str, parse: Callable[[str], QueryCommand]) -> Li
         window = parsed.window or query.default_window
         await ack(response_type="ephemeral",
                   text=f":mag: Running _{query.title}_ over the last {window_text(window)}…")
-        end = utcnow()
-        start = end - window
-        result = await deps.logs.run(text, start=start, end=end)
-        log.info("slack_query_answered", query=query_name, status=result.status, rows=len(result.rows),
-                 user=command.get("user_id"))
-        await _reply(respond, result_message(query, result, start=start, end=end))
+        async with _after_ack(body, context):
+            end = utcnow()
+            start = end - window
+            result = await deps.logs.run(text, start=start, end=end)
+            log.info("slack_query_answered", query=query_name, status=result.status, rows=len(result.rows),
+                     user=command.get("user_id"))
+            await _reply(respond, result_message(query, result, start=start, end=end))
 
     run_query.__name__ = f"run_{query_name.replace('-', '_')}"
     return run_query
 
 
-async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any], respond: AsyncRespond,
                            context: AsyncBoltContext) -> None:
     """`/incident status|ack|resolve [id]` and `/incident declare <title>`."""
     parsed = parse_incident(str(command.get("text") or ""))
     await ack()
-    deps = _deps(context)
-    user, channel = command.get("user_id"), command.get("channel_id")
-    text = await _run_incident_command(deps, parsed, user=user, channel=channel)
-    log.info("slack_incident_command", action=parsed.action, user=user)
-    await _reply(respond, Message(text=text, blocks=[_section(text)]))
+    async with _after_ack(body, context):
+        user, channel = command.get("user_id"), command.get("channel_id")
+        text = await _run_incident_command(_deps(context), parsed, user=user, channel=channel)
+        log.info("slack_incident_command", action=parsed.action, user=user)
+        await _reply(respond, Message(text=text, blocks=[_section(text)]))
 
 
 async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, user: str | None,
@@ -213,14 +215,16 @@ async def acknowledge_button(ack: AsyncAck, body: dict[str, Any], action: dict[s
                              respond: AsyncRespond, context: AsyncBoltContext) -> None:
     """The Acknowledge button of an incident message."""
     await ack()
-    await _button_transition("ack", body, action, respond, context)
+    async with _after_ack(body, context):
+        await _button_transition("ack", body, action, respond, context)
 
 
 async def resolve_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                          context: AsyncBoltContext) -> None:
     """The Resolve button of an incident message."""
     await ack()
-    await _button_transition("resolve", body, action, respond, context)
+    async with _after_ack(body, context):
+        await _button_transition("resolve", body, action, respond, context)
 
 
 async def _button_transition(verb: str, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
@@ -233,19 +237,21 @@ async def _button_transition(verb: str, body: dict[str, Any], action: dict[str, 
     await _reply(respond, Message(text=text, blocks=[_section(text)]), in_channel=False)
 
 
-async def dlq_breakdown_button(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond,
-                               context: AsyncBoltContext) -> None:
+async def dlq_breakdown_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                               respond: AsyncRespond, context: AsyncBoltContext) -> None:
     """Run DLQ breakdown: the dlq-breakdown query over the incident's alarm window, posted in the channel."""
     await ack()
-    deps = _deps(context)
-    query = deps.queries.get(DLQ_QUERY)
-    async with deps.db.sessions() as session:
-        incident = await service.find(session=session, incident_id=_button_incident(action), channel_id=None)
-    start, end = service.alarm_window(incident, fallback=query.default_window)
-    result = await deps.logs.run(query.render({}), start=start, end=end)
-    log.info("slack_query_answered", query=DLQ_QUERY, status=result.status, rows=len(result.rows),
-             incident_id=incident.id)
-    await _reply(respond, result_message(query, result, start=start, end=end))
+    async with _after_ack(body, context):
+        deps = _deps(context)
+        query = deps.queries.get(DLQ_QUERY)
+        async with deps.db.sessions() as session:
+            incident = await service.find(session=session, incident_id=_button_incident(action),
+                                          channel_id=None)
+        start, end = service.alarm_window(incident, fallback=query.default_window)
+        result = await deps.logs.run(query.render({}), start=start, end=end)
+        log.info("slack_query_answered", query=DLQ_QUERY, status=result.status, rows=len(result.rows),
+                 incident_id=incident.id)
+        await _reply(respond, result_message(query, result, start=start, end=end))
 
 
 async def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None,
@@ -279,6 +285,17 @@ async def on_error(error: Exception, body: dict[str, Any], response: BoltRespons
         except Exception as exc:  # the error path must not raise into Bolt's unobserved task
             log.warning("slack_reply_failed", what=what, error=_one_line(f"{type(exc).__name__}: {exc}"))
     return None
+
+
+@asynccontextmanager
+async def _after_ack(body: dict[str, Any], context: AsyncBoltContext) -> AsyncIterator[None]:
+    """Hand a failure after `ack()` to `on_error` here instead of raising it back into Bolt: bolt-python's
+    runner clears the acknowledgement when a listener fails after acking, so a failure within its 10 ms poll
+    would turn a sent ack into a 3 s timeout (and an "unhandled request")."""
+    try:
+        yield
+    except Exception as exc:
+        await on_error(exc, body, None, context)
 
 
 async def _reply(respond: AsyncRespond, message: Message, *, in_channel: bool = True) -> None:

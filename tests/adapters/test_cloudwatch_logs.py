@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -40,8 +40,8 @@ def moto_endpoint() -> Iterator[str]:
 class FakeInsights(BaseHTTPRequestHandler):
     """Speaks the CloudWatch Logs JSON protocol; `script` decides each answer, `calls` records the targets."""
 
-    script: dict[str, Any] = {}
-    calls: list[tuple[str, dict[str, Any]]] = []
+    script: ClassVar[dict[str, Any]] = {}
+    calls: ClassVar[list[tuple[str, dict[str, Any]]]] = []
 
     def do_POST(self) -> None:
         target = self.headers.get("X-Amz-Target", "").split(".")[-1]
@@ -58,8 +58,8 @@ class FakeInsights(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
-        return
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # keep the test output quiet
 
 
 @pytest.fixture

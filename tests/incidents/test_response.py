@@ -83,8 +83,8 @@ async def test_ok_resolves_page_and_posts_filled_postmortem(
 async def test_high_alarm_pages_nobody(
     make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
 ) -> None:
-    """A HIGH alarm posts its runbook steps to the alerts channel, opens no channel and pages nobody."""
-    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+    """A HIGH alarm posts its runbook steps to the alerts channel, mentioning HIGH responders; no channel, no page."""
+    async with make_bot(**wired(fake_slack, fake_pagerduty, slack_responders_high=["carol@example.com"])) as bot:
         await bot.deliver(metric_alarm("orders-pipeline-ConsumerLagHigh", metric="consumer_lag_records",
                                        threshold=50000, value=72000, at=T0), topic=HIGH_TOPIC)
         await bot.settle()
@@ -92,6 +92,7 @@ async def test_high_alarm_pages_nobody(
         assert fake_slack.channel_names() == ["alerts"]
         [alert] = texts(fake_slack, "alerts")
         assert "72000" in alert and "/incident declare" in alert
+        assert alert.startswith("<@W00CAROL01>")
 
 
 async def test_flapping_reuses_the_channel_and_pages_again(
@@ -182,7 +183,8 @@ async def test_unacknowledged_critical_is_reminded(
         await asyncio.sleep(0.4)
         await bot.drain()
         reminders = [t for t in texts(fake_slack, CHANNEL) if "not acknowledged" in t]
-        assert len(reminders) == 3 and "<@U00ALICE01>" in reminders[0]
+        assert len(reminders) == 3
+        assert "<@U00ALICE01> <@U00BOB0001>" in reminders[0]
         assert len([t for t in texts(fake_slack, "alerts") if "not acknowledged" in t]) == 3
 
 

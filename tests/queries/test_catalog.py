@@ -67,7 +67,7 @@ def test_injection_attempts_are_refused(catalog: QueryCatalog, value: str) -> No
 
 def test_missing_and_unknown_parameters(catalog: QueryCatalog) -> None:
     """A required parameter left out, or one the query does not have, is BadInput."""
-    with pytest.raises(BadInput, match="needs the parameter order_id, e.g. order_id=ORD-12345"):
+    with pytest.raises(BadInput, match=r"needs the parameter order_id, e\.g\. order_id=ORD-12345"):
         catalog.get("order-trace").render({})
     with pytest.raises(BadInput, match="has no parameter 'since'"):
         catalog.get("dlq-breakdown").render({"since": "1h"})
@@ -129,5 +129,5 @@ def test_lint_reports_bad_files(tmp_path: Path) -> None:
     assert "stray.yaml: placeholder 'b' has no entry under params" in text
     assert "named.yaml: file name should be other.yaml" in text
     assert "missing query 'dlq-breakdown'" in text
-    with pytest.raises(ConfigError, match="broken.yaml"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml"):
         QueryCatalog.load(tmp_path)

@@ -21,7 +21,7 @@ import httpx
 from tests.fakes.slack_api import FakeSlack
 from tests.support.app import Bot
 
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 def signature(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> str:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def logs_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def log_search(logs_dir: Path) -> RecordingLogSearch:
     """The DuckDB engine over `logs_dir`, recording the queries the bot runs."""
-    settings = Settings(_env_file=None, local_logs=str(logs_dir / "*.jsonl"))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, local_logs=str(logs_dir / "*.jsonl"))
     return RecordingLogSearch(build_adapters(settings).logs)
 
 
@@ -50,9 +51,9 @@ def log_search(logs_dir: Path) -> RecordingLogSearch:
 async def slack_bot(make_bot: BotFactory, fake_slack: FakeSlack, log_search: RecordingLogSearch,
                     ) -> AsyncIterator[Bot]:
     """A running bot whose Slack app verifies with SIGNING_SECRET and whose Web API is the fake Slack."""
-    overrides = {"slack_signing_secret": SIGNING_SECRET, "slack_bot_token": SLACK_TOKEN,
+    overrides: dict[str, Any] = {"slack_signing_secret": SIGNING_SECRET, "slack_bot_token": SLACK_TOKEN,
                  "slack_api_url": fake_slack.api_url}
-    adapters = build_adapters(Settings(_env_file=None, **overrides))  # type: ignore[call-arg]
+    adapters = build_adapters(Settings(_env_file=None, **overrides))
     adapters.logs = log_search
     async with make_bot(adapters=adapters, **overrides) as bot:
         yield bot

@@ -1,0 +1,5 @@
+"""`python -m bot` is `incident-bot`."""
+
+from bot.cli import main
+
+main()
