@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import sys
 import tempfile
@@ -26,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     BotServer,
     bucket_delta,
     histogram_buckets,
@@ -35,8 +36,8 @@ from bench.harness import (  # noqa: E402
     ms,
     percentile,
 )
-from bot.sns.signing import SnsSigner, body, generate_identity  # noqa: E402
-from tests.support.alarms import CRITICAL_TOPIC, message, metric_alarm  # noqa: E402
+from bot.sns.signing import SnsSigner, body, generate_identity
+from tests.support.alarms import CRITICAL_TOPIC, message, metric_alarm
 
 HISTOGRAM = "incident_bot_sns_handler_seconds"
 WARMUP = 20
@@ -62,6 +63,7 @@ class Results:
     errors: Counter[str] = field(default_factory=Counter)
     sent: int = 0
     elapsed: float = 0.0
+    client_cpu: float = 0.0
 
 
 def plan_deliveries(signer: SnsSigner, *, count: int, alarms: int, concurrency: int, seed: int = 7,
@@ -96,8 +98,14 @@ def plan_deliveries(signer: SnsSigner, *, count: int, alarms: int, concurrency: 
     return plan
 
 
-async def fire(url: str, plan: list[Delivery], *, concurrency: int, max_seconds: float) -> Results:
-    """Send `plan` with `concurrency` keep-alive connections; stop early once `max_seconds` have passed."""
+async def fire(url: str, plan: list[Delivery], *, concurrency: int, max_seconds: float,
+               rate: float | None = None) -> Results:
+    """Send `plan` over at most `concurrency` keep-alive connections; stop starting new ones after `max_seconds`.
+
+    Closed loop by default (each connection sends its next delivery as soon as the last is answered). With
+    `rate`, open loop: delivery i is due at i/rate seconds and its latency counts from then, so time spent
+    waiting for a free connection is included (no coordinated omission).
+    """
     results = Results()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     cursor = iter(range(len(plan)))
@@ -105,25 +113,42 @@ async def fire(url: str, plan: list[Delivery], *, concurrency: int, max_seconds:
         started = time.perf_counter()
         deadline = started + max_seconds
 
+        async def send(index: int, due: float) -> None:
+            delivery = plan[index]
+            try:
+                answer = await client.post("/sns", content=delivery.content, headers=SNS_HEADERS)
+            except httpx.HTTPError as exc:
+                results.errors[type(exc).__name__] += 1
+                return
+            results.latencies.append(time.perf_counter() - due)
+            results.sent += 1
+            results.statuses[answer.status_code] += 1
+            results.kinds[delivery.kind] += 1
+            outcome = answer.json().get("outcome") if answer.status_code == 200 else answer.text[:80]
+            results.outcomes[str(outcome)] += 1
+
         async def worker() -> None:
             for index in cursor:
                 if time.perf_counter() > deadline:
                     return
-                delivery = plan[index]
-                sent_at = time.perf_counter()
-                try:
-                    answer = await client.post("/sns", content=delivery.content, headers=SNS_HEADERS)
-                except httpx.HTTPError as exc:
-                    results.errors[type(exc).__name__] += 1
-                    continue
-                results.latencies.append(time.perf_counter() - sent_at)
-                results.sent += 1
-                results.statuses[answer.status_code] += 1
-                results.kinds[delivery.kind] += 1
-                outcome = answer.json().get("outcome") if answer.status_code == 200 else answer.text[:80]
-                results.outcomes[str(outcome)] += 1
+                await send(index, time.perf_counter())
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        async def scheduled(index: int, due: float, slots: asyncio.Semaphore) -> None:
+            async with slots:
+                await send(index, due)
+
+        if rate is None:
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        else:
+            slots = asyncio.Semaphore(concurrency)
+            tasks = []
+            for index in range(len(plan)):
+                due = started + index / rate
+                if due > deadline:
+                    break
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                tasks.append(asyncio.create_task(scheduled(index, due, slots)))
+            await asyncio.gather(*tasks)
         results.elapsed = time.perf_counter() - started
     return results
 
@@ -141,22 +166,25 @@ async def run(args: argparse.Namespace, bot: BotServer, plan: list[Delivery],
     """Warm up, then measure; returns client results, server histogram of the run, server CPU seconds."""
     await fire(bot.url, warmup, concurrency=min(4, args.concurrency), max_seconds=30)
     before = await scrape(bot.url)
-    cpu_before = bot.cpu_seconds()
-    results = await fire(bot.url, plan, concurrency=args.concurrency, max_seconds=args.max_seconds)
+    cpu_before, client_before = bot.cpu_seconds(), time.process_time()
+    results = await fire(bot.url, plan, concurrency=args.concurrency, max_seconds=args.max_seconds, rate=args.rate)
     cpu = bot.cpu_seconds() - cpu_before
+    results.client_cpu = time.process_time() - client_before
     after = await scrape(bot.url)
     return results, bucket_delta(histogram_buckets(after, HISTOGRAM), histogram_buckets(before, HISTOGRAM)), cpu
 
 
-def report(args: argparse.Namespace, results: Results, server: dict[float, float], cpu: float,
-           signing: float) -> str:
+def report(args: argparse.Namespace, machine: list[tuple[str, str]], results: Results,
+           server: dict[float, float], cpu: float, signing: float) -> str:
     """The Markdown table."""
     lat = results.latencies
     rate = results.sent / results.elapsed if results.elapsed else 0.0
-    rows = [*machine_rows(),
+    per = 1000 / results.sent if results.sent else math.nan
+    load = "closed loop" if args.rate is None else f"open loop at {args.rate:g}/s offered"
+    rows = [*machine,
             ("database", "SQLite (temp file, WAL), record-only Slack/PagerDuty, relay in-process"),
             ("deliveries sent / planned", f"{results.sent} / {args.deliveries}"),
-            ("concurrency", str(args.concurrency)),
+            ("concurrency (connections)", f"{args.concurrency}, {load}"),
             ("mix (client)", ", ".join(f"{k} {v}" for k, v in sorted(results.kinds.items()))),
             ("HTTP statuses", ", ".join(f"{k}: {v}" for k, v in sorted(results.statuses.items()))),
             ("outcomes", ", ".join(f"{k} {v}" for k, v in results.outcomes.most_common())),
@@ -168,7 +196,8 @@ def report(args: argparse.Namespace, results: Results, server: dict[float, float
              f"{ms(max(lat) if lat else float('nan'))}"),
             ("server handling p50 / p99 (ms, from histogram buckets)",
              f"{ms(histogram_quantile(server, 0.5))} / {ms(histogram_quantile(server, 0.99))}"),
-            ("server CPU during run (s, both cores max = 2×wall)", f"{cpu:.2f}"),
+            ("server CPU (s; ms per delivery)", f"{cpu:.2f}; {cpu * per:.2f}"),
+            ("client CPU (s; ms per delivery)", f"{results.client_cpu:.2f}; {results.client_cpu * per:.2f}"),
             ("pre-signing (s, not measured)", f"{signing:.2f}")]
     lines = ["| figure | value |", "|---|---|", *(f"| {label} | {value} |" for label, value in rows)]
     goal = rate >= 500 and percentile(lat, 99) < 0.050
@@ -182,8 +211,11 @@ def main() -> int:
     parser.add_argument("--deliveries", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--alarms", type=int, default=500, help="distinct alarm names")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: offer this many deliveries/s instead of sending back to back")
     parser.add_argument("--max-seconds", type=float, default=90.0, help="stop sending after this long")
     args = parser.parse_args()
+    machine = machine_rows()
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         work = Path(tmp)
         key_path, cert_path = generate_identity(work / "sns")
@@ -200,7 +232,7 @@ def main() -> int:
         with BotServer(env, work) as bot:
             results, server, cpu = asyncio.run(run(args, bot, plan, warmup))
             tail = bot.log_tail(5)
-    print(report(args, results, server, cpu, signing))
+    print(report(args, machine, results, server, cpu, signing))
     bad = results.sent - results.statuses.get(200, 0)
     if bad or results.errors:
         print(f"\n{bad} non-200 answers, {sum(results.errors.values())} transport errors; server log tail:\n{tail}")

@@ -82,7 +82,10 @@ def test_two_replicas_share_one_database(tmp_path: Path, database_url: str,
                                          sns_identity: tuple[SnsSigner, Path]) -> None:
     """Two servers on one database: SNS redelivering to the other replica is a duplicate, not a second incident."""
     signer, cert = sns_identity
-    with serve(database_url, cert, tmp_path / "a.log") as first, serve(database_url, cert, tmp_path / "b.log") as second:
+    with (
+        serve(database_url, cert, tmp_path / "a.log") as first,
+        serve(database_url, cert, tmp_path / "b.log") as second,
+    ):
         envelope = signer.notification(topic_arn=CRITICAL_TOPIC, message=json.dumps(metric_alarm()))
         body = json.dumps(envelope)
         answers = [httpx.post(f"{base}/sns", content=body) for base in (first, second)]

@@ -199,3 +199,35 @@ async def test_record_only_without_credentials(make_bot: BotFactory) -> None:
         assert any("Runbook" in m["data"]["text"] for m in messages)
         [page] = [e for e in detail["timeline"] if e["kind"] == "page"]
         assert "not configured" in page["summary"]
+
+
+def write_dlq_logs(directory: Any, *, end: datetime, parse_errors: int, duplicates: int) -> None:
+    """Pipeline log lines for DLQ records in the minutes before `end`."""
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(parse_errors + duplicates):
+        at = end - timedelta(seconds=30 + i % 90)
+        kind = "parse_error" if i < parse_errors else "duplicate"
+        lines.append(json.dumps({
+            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "level": "ERROR", "logger": "orders_pipeline",
+            "message": "record sent to DLQ", "order_id": f"ORD-{i}", "operator": "parse", "status": "error",
+            "error_type": kind, "error_code": "ERR-001", "dlq": True, "latency_ms": 3,
+        }))
+    (directory / "pipeline.jsonl").write_text("\n".join(lines) + "\n")
+
+
+async def test_incident_channel_gets_the_dlq_breakdown_with_its_hint(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty, tmp_path: Any
+) -> None:
+    """The runbook's queries run over the alarm window; parse errors dominate, so the schema-change hint shows."""
+    write_dlq_logs(tmp_path / "logs", end=T0, parse_errors=90, duplicates=10)
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        incident = await open_critical(bot)
+        breakdown = [t for t in texts(fake_slack, CHANNEL) if "parse_error" in t and "schema change" in t]
+        assert breakdown, texts(fake_slack, CHANNEL)
+        assert "90" in breakdown[0]
+        detail = await bot.incident(incident["id"])
+        headlines = [e["summary"] for e in detail["timeline"] if e["kind"] == "query"]
+        assert any(h.startswith("dlq-breakdown: parse_error 90 (90%)") for h in headlines), headlines
