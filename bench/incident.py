@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -115,10 +116,11 @@ def main() -> int:
             latencies, failures, wall = asyncio.run(
                 run(bot.url, slack, bodies, concurrency=args.concurrency, max_seconds=args.max_seconds))
             tail = bot.log_tail(5)
-        calls = len(slack.calls)
+        calls = Counter(method for method, _ in slack.calls)
     p = {q: percentile(latencies, q) for q in (50, 95, 99)}
     rows = [*machine,
-            ("Slack", f"fake, {args.slack_latency * 1000:.0f} ms per call; {calls} calls in all"),
+            ("Slack", f"fake, {args.slack_latency * 1000:.0f} ms per call"),
+            ("Slack calls (all alarms)", ", ".join(f"{m} {n}" for m, n in calls.most_common())),
             ("alarms measured / sent", f"{len(latencies)} / {args.alarms}, {args.concurrency} in flight"),
             ("wall time (s)", f"{wall:.2f}"),
             ("alarm received → runbook posted p50 / p95 / **p99** / max (ms)",

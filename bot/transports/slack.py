@@ -13,10 +13,12 @@ register `bolt.action("<action_id>")` in `build_slack_app` with a listener that 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -36,7 +38,7 @@ from bot.incidents import service
 from bot.incidents.messages import channel_link, mention
 from bot.incidents.models import Incident, utcnow
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import LogSearch, Message
+from bot.incidents.ports import LogSearch, Message, QueryResult
 from bot.outbox import Relay
 from bot.queries.catalog import QueryCatalog
 from bot.queries.render import result_message
@@ -64,6 +66,9 @@ QUERY_COMMANDS: dict[str, tuple[str, Callable[[str], QueryCommand]]] = {
     "/slow-operators": ("slow-operators", parse_window_only),
 }
 DLQ_QUERY = "dlq-breakdown"
+# Log queries started from Slack at once; more wait their turn. A scan takes every core it is given, and the
+# acknowledgements of new commands share this process: measured on 2 cores, 8 parallel scans pushed acks to 2.4 s.
+QUERY_SLOTS = 2
 FAILED_REPLY = ":x: Something went wrong on our side; check the incident before trying again."
 
 Listener = Callable[..., Awaitable[None]]
@@ -78,6 +83,12 @@ class SlackDeps:
     playbook: Playbook
     logs: LogSearch
     queries: QueryCatalog
+    query_slots: asyncio.Semaphore
+
+    async def run(self, text: str, *, start: datetime, end: datetime) -> QueryResult:
+        """Run a rendered query on the log engine, at most QUERY_SLOTS at a time."""
+        async with self.query_slots:
+            return await self.logs.run(text, start=start, end=end)
 
 
 def mount_slack(app: FastAPI, settings: Settings) -> None:
@@ -94,6 +105,7 @@ def mount_slack(app: FastAPI, settings: Settings) -> None:
         return
 
     queries = QueryCatalog.load(settings.queries_dir)
+    slots = asyncio.Semaphore(QUERY_SLOTS)
     handler = AsyncSlackRequestHandler(build_slack_app(settings))
 
     @app.post("/slack/events", include_in_schema=False)
@@ -103,7 +115,7 @@ def mount_slack(app: FastAPI, settings: Settings) -> None:
             return JSONResponse({"error": f"body larger than {MAX_BODY // 1024} KiB"}, status_code=413)
         state = request.app.state
         deps = SlackDeps(db=state.db, relay=state.relay, playbook=state.playbook, logs=state.adapters.logs,
-                         queries=queries)
+                         queries=queries, query_slots=slots)
         return await handler.handle(request, {"deps": deps})
 
 
@@ -155,7 +167,7 @@ def _query_listener(query_name: str, parse: Callable[[str], QueryCommand]) -> Li
         async with _after_ack(body, context):
             end = utcnow()
             start = end - window
-            result = await deps.logs.run(text, start=start, end=end)
+            result = await deps.run(text, start=start, end=end)
             log.info("slack_query_answered", query=query_name, status=result.status, rows=len(result.rows),
                      user=command.get("user_id"))
             await _reply(respond, result_message(query, result, start=start, end=end))
@@ -173,7 +185,9 @@ async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[st
         user, channel = command.get("user_id"), command.get("channel_id")
         text = await _run_incident_command(_deps(context), parsed, user=user, channel=channel)
         log.info("slack_incident_command", action=parsed.action, user=user)
-        await _reply(respond, Message(text=text, blocks=[_section(text)]))
+        # ack/resolve are announced in the incident channel by the outbox; the caller gets a private confirmation.
+        public = parsed.action in {"status", "declare"}
+        await _reply(respond, Message(text=text, blocks=[_section(text)]), in_channel=public)
 
 
 async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, user: str | None,
@@ -248,7 +262,7 @@ async def dlq_breakdown_button(ack: AsyncAck, body: dict[str, Any], action: dict
             incident = await service.find(session=session, incident_id=_button_incident(action),
                                           channel_id=None)
         start, end = service.alarm_window(incident, fallback=query.default_window)
-        result = await deps.logs.run(query.render({}), start=start, end=end)
+        result = await deps.run(query.render({}), start=start, end=end)
         log.info("slack_query_answered", query=DLQ_QUERY, status=result.status, rows=len(result.rows),
                  incident_id=incident.id)
         await _reply(respond, result_message(query, result, start=start, end=end))

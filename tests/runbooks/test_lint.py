@@ -24,11 +24,9 @@ def runbooks(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def queries(tmp_path: Path) -> Path:
-    """A queries directory holding the guide's six queries."""
-    folder = tmp_path / "queries"
-    folder.mkdir()
-    for name in QUERIES:
-        (folder / f"{name}.insights").write_text("fields @timestamp\n")
+    """A scratch copy of the repository's queries (the guide's six)."""
+    folder = Path(shutil.copytree(RUNBOOKS.parent / "queries", tmp_path / "queries"))
+    assert {p.stem for p in folder.glob("*.yaml")} == set(QUERIES)
     return folder
 
 
@@ -54,7 +52,7 @@ def test_clean_runbooks_exit_zero_with_a_summary(runbooks: Path, queries: Path) 
     """On clean runbooks the command exits 0 and says what it checked."""
     code, output = lint(runbooks, queries)
     assert code == 0, output
-    assert output.startswith("OK (runbooks): 7 alarm runbooks (4 CRITICAL, 3 HIGH)")
+    assert output.startswith("OK (runbooks, queries): 7 alarm runbooks (4 CRITICAL, 3 HIGH)")
 
 
 def test_undefined_variable_fails_lint_with_file_and_line(runbooks: Path, queries: Path) -> None:

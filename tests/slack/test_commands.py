@@ -139,6 +139,7 @@ async def test_declare_then_ack_and_status_in_the_incident_channel(
     _, response_url = await alice.command("/incident", "ack", channel_id=channel.id)
     [post] = await wait_responses(fake_slack, response_url)
     assert f"Incident #{incident['id']}" in post["text"] and "acknowledged by <@U00ALICE01>" in post["text"]
+    assert post["response_type"] == "ephemeral"  # the channel hears it once, from the outbox
     acknowledged = await slack_bot.incident(incident["id"])
     assert (acknowledged["status"], acknowledged["acknowledged_by"]) == ("acknowledged", "U00ALICE01")
     await slack_bot.drain()
