@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.alarms.severity import Severity
 from bot.errors import BadInput, PermanentDeliveryError, QueryError, TransientDeliveryError
@@ -106,18 +106,22 @@ class Relay:
 
     async def run_once(self) -> int:
         """Claim and perform one batch of due steps, lanes in parallel; returns how many ran."""
-        now = utcnow()
-        async with self.db.transaction() as session:
-            due = await repository.due_steps(session, now=now, limit=self.batch)
-            claimed = [s.id for s in due if await repository.claim_step(session, s.id, now=now, until=now + LEASE)]
+        def claim(session: Session) -> list[int]:
+            now = utcnow()
+            due = repository.due_steps(session, now=now, limit=self.batch)
+            return [s.id for s in due if repository.claim_step(session, s.id, now=now, until=now + LEASE)]
+
+        claimed = await self.db.run(claim)
         if claimed:
             await asyncio.gather(*(self._perform(step_id) for step_id in claimed))
         return len(claimed)
 
     async def _perform(self, step_id: int) -> None:
-        async with self.db.sessions() as session:
-            step = await session.get(OutboxMessage, step_id)
-            incident = await session.get(Incident, step.incident_id) if step and step.incident_id else None
+        def load(session: Session) -> tuple[OutboxMessage | None, Incident | None]:
+            step = session.get(OutboxMessage, step_id)
+            return step, session.get(Incident, step.incident_id) if step and step.incident_id else None
+
+        step, incident = await self.db.run(load)
         if step is None or incident is None:
             return
         bound = log.bind(incident_id=incident.id, step=step.kind, step_id=step.id, attempt=step.attempts + 1)
@@ -148,36 +152,40 @@ class Relay:
                 self.on_step(step, done.summary)
 
     async def _finish(self, step: OutboxMessage, incident: Incident, done: Done) -> None:
-        now = utcnow()
-        async with self.db.transaction() as session:
-            row = await session.get(OutboxMessage, step.id)
+        def record(session: Session) -> None:
+            now = utcnow()
+            row = session.get(OutboxMessage, step.id)
             if row is None:
                 return
             row.status, row.done_at, row.locked_until, row.attempts = "done", now, None, row.attempts + 1
             session.add(TimelineEntry(incident_id=incident.id, at=now, kind=done.kind, summary=done.summary,
                                       data=done.data))
             if done.incident_changes:
-                current = await session.get(Incident, incident.id)
+                current = session.get(Incident, incident.id)
                 for key, value in done.incident_changes.items():
                     setattr(current, key, value)
             session.add_all(done.follow_up)
+
+        await self.db.run(record)
         if done.follow_up:
             self.wake()
 
     async def _retry(self, step: OutboxMessage, error: str, retry_after: float | None) -> None:
-        async with self.db.transaction() as session:
-            row = await session.get(OutboxMessage, step.id)
+        def record(session: Session) -> None:
+            row = session.get(OutboxMessage, step.id)
             if row is None:
                 return
             row.attempts += 1
             delay = retry_after if retry_after is not None else min(MAX_BACKOFF, 0.5 * 2 ** (row.attempts - 1))
-            delay *= random.uniform(1.0, 1.2)
+            delay *= random.uniform(1.0, 1.2)  # jitter spreads the retries of several replicas
             row.run_after, row.locked_until, row.last_error = utcnow() + timedelta(seconds=delay), None, error[:2000]
 
+        await self.db.run(record)
+
     async def _give_up(self, step: OutboxMessage, incident: Incident, error: str) -> None:
-        now = utcnow()
-        async with self.db.transaction() as session:
-            row = await session.get(OutboxMessage, step.id)
+        def record(session: Session) -> None:
+            now = utcnow()
+            row = session.get(OutboxMessage, step.id)
             if row is None:
                 return
             row.status, row.done_at, row.locked_until, row.last_error = "failed", now, None, error[:2000]
@@ -187,13 +195,18 @@ class Relay:
                 summary=f"Gave up on {step.kind}: {error}"[:2000], data={"step": step.kind, "step_id": step.id},
             ))
 
+        await self.db.run(record)
+
     async def _save_state(self, step: OutboxMessage, **state: Any) -> None:
         """Persist progress of a step before a vendor call, so a retry knows what may already have happened."""
         step.state = {**step.state, **state}
-        async with self.db.transaction() as session:
-            row = await session.get(OutboxMessage, step.id)
+
+        def record(session: Session) -> None:
+            row = session.get(OutboxMessage, step.id)
             if row is not None:
                 row.state = step.state
+
+        await self.db.run(record)
 
     # -- chat ---------------------------------------------------------------------------------------------------
 
@@ -227,8 +240,7 @@ class Relay:
                     incident_changes={"channel_id": channel_id, "channel_name": name})
 
     async def _owned_by_other(self, channel_id: str, incident_id: int) -> bool:
-        async with self.db.sessions() as session:
-            owner = await repository.by_channel(session, channel_id)
+        owner = await self.db.run(lambda session: repository.by_channel(session, channel_id))
         return owner is not None and owner.id != incident_id
 
     async def _execute_post(self, step: OutboxMessage, incident: Incident) -> Done:
@@ -320,8 +332,7 @@ class Relay:
     async def _execute_post_postmortem(self, step: OutboxMessage, incident: Incident) -> Done:
         cached = step.state.get("text")
         if cached is None:
-            async with self.db.sessions() as session:
-                entries = await repository.timeline(session, incident.id)
+            entries = await self.db.run(lambda session: repository.timeline(session, incident.id))
             cached = to_mrkdwn(self.playbook.runbooks.render_postmortem(postmortem_context(incident, entries)))
             await self._save_state(step, text=cached)
         message = Message(
@@ -381,12 +392,3 @@ class Relay:
         done = self._posted(f"not acknowledged after {minutes:.0f} min: reminder #{round_}", channel, message)
         done.kind, done.follow_up = "reminder", follow_up
         return done
-
-
-async def pending_steps(db: Database, incident_id: int) -> list[OutboxMessage]:
-    """The outbox rows of an incident (for the API and tests)."""
-    async with db.sessions() as session:
-        result = await session.execute(
-            select(OutboxMessage).where(OutboxMessage.incident_id == incident_id).order_by(OutboxMessage.id)
-        )
-        return list(result.scalars().all())

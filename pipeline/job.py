@@ -70,7 +70,7 @@ def run_job(source: Path | str, out_dir: Path | str, *, config: JobConfig | None
     for name in (*OUTPUTS, "metrics"):
         (out / name).mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    env = build_job(str(source_path), out, config)
+    env = build_job(str(source_path), str(out), config)
     env.execute("orders-pipeline")
     seconds = time.perf_counter() - started
     with source_path.open(encoding="utf-8") as handle:
@@ -115,7 +115,7 @@ def _with_fault_sidecar(config: JobConfig, source: Path) -> JobConfig:
         return config
     spans = json.loads(sidecar.read_text(encoding="utf-8")).get("slow_enrichment", [])
     windows = tuple(
-        SlowWindow(parse_event_time(s["start"]), parse_event_time(s["end"]), tuple(s["latency_ms"]))  # type: ignore[arg-type]
+        SlowWindow(parse_event_time(s["start"]), parse_event_time(s["end"]), tuple(s["latency_ms"]))
         for s in spans
     )
     enrichment = EnrichmentConfig(**{**_fields(config.enrichment), "slow_windows": windows})
@@ -126,13 +126,16 @@ def _fields(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
 
 
-def build_job(source: str, out: Path, config: JobConfig) -> Any:
-    """Build (not run) the job; returns the `StreamExecutionEnvironment`."""
-    from pyflink.common import Duration, Types, WatermarkStrategy
+def build_job(source: str, out: str, config: JobConfig) -> Any:
+    """Build (not run) the job; returns the `StreamExecutionEnvironment`.
+
+    `source` is a file path or `kafka://BROKERS/TOPIC`; `out` a directory or `firehose://PREFIX` (then the
+    metrics stream is not written to disk: ship it from the TaskManagers' Flink metrics reporter instead).
+    """
+    from pyflink.common import Duration, Time, Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.window import TumblingEventTimeWindows
 
-    from pyflink.common import Time
     from pipeline.operators import (
         DLQ,
         LATE,
@@ -159,7 +162,7 @@ def build_job(source: str, out: Path, config: JobConfig) -> Any:
     env.get_config().set_auto_watermark_interval(config.watermark_interval_ms)
 
     inst = Instrumentation(
-        metrics_dir=str(out / "metrics") if config.metrics else None,
+        metrics_dir=str(Path(out) / "metrics") if config.metrics and "://" not in out else None,
         flink_metrics=config.metrics,
         logs=config.logs,
         log_context=LogContext(environment=config.environment),
@@ -218,9 +221,9 @@ def _source(env: Any, source: str) -> Any:
     return env.from_source(files, WatermarkStrategy.no_watermarks(), "orders-file")
 
 
-def _sink(stream: Any, out: Path | str, name: str) -> None:
+def _sink(stream: Any, out: str, name: str) -> None:
     """JSON lines under `out/name/` locally; `firehose://PREFIX` sends to delivery stream `PREFIX-name`."""
-    target = str(out)
+    target = out
     if target.startswith("firehose://"):
         from pyflink.common.serialization import SimpleStringSchema
         from pyflink.datastream.connectors.kinesis import KinesisFirehoseSink

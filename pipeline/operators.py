@@ -17,7 +17,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,15 @@ from pyflink.datastream.state import StateTtlConfig, ValueStateDescriptor
 from pipeline.enrichment import CustomerCache, EnrichmentConfig, SimulatedCustomerApi
 from pipeline.logs import LogContext, log_line
 from pipeline.metrics import Dims, MinuteMetrics
-from pipeline.orders import RecordError, dlq_record, event_time_hint, iso_ms, parse_order, validate_order
+from pipeline.orders import (
+    Order,
+    RecordError,
+    dlq_record,
+    event_time_hint,
+    iso_ms,
+    parse_order,
+    validate_order,
+)
 
 DLQ = OutputTag("dlq", Types.STRING())
 LOGS = OutputTag("logs", Types.STRING())
@@ -50,7 +58,7 @@ class Instrumentation:
     metrics_dir: str | None = None
     flink_metrics: bool = True
     logs: bool = True
-    log_context: LogContext = LogContext()
+    log_context: LogContext = field(default_factory=LogContext)
     flush_interval_s: float = 30.0
 
 
@@ -89,7 +97,7 @@ class Instrumented:
             self.c_dlq = group.counter("DLQRecordCount")
             self.group = group
         else:
-            self.c_in = self.c_out = self.c_err = self.c_dlq = _NULL  # type: ignore[assignment]
+            self.c_in = self.c_out = self.c_err = self.c_dlq = _NULL
 
     def close(self) -> None:
         """Flush what the minute buffer still holds."""
@@ -216,9 +224,7 @@ class ValidateOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         yield from self.logged("Order validated", event_ms=event_ms, order=record, latency_ms=latency)
 
 
-def _as_order(record: dict[str, Any]) -> Any:
-    from pipeline.orders import Order
-
+def _as_order(record: dict[str, Any]) -> Order:
     return Order(record["order_id"], record["customer_id"], record["session_id"], record["correlation_id"],
                  record["amount"], record["currency"], record["items"], record["event_ms"], {})
 
@@ -307,7 +313,7 @@ class EnrichOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
             self.c_timeout = self.group.counter("Timeouts")
             self.group.gauge("CacheHitRatePercent", self._hit_rate)
         else:
-            self.c_hit = self.c_miss = self.c_timeout = _NULL  # type: ignore[assignment]
+            self.c_hit = self.c_miss = self.c_timeout = _NULL
 
     def _hit_rate(self) -> int:
         lookups = self.cache.hits + self.cache.misses

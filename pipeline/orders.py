@@ -25,14 +25,13 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "ERR-102": ("parse_error", "record is not a JSON object"),
     "ERR-103": ("parse_error", "required field missing"),
     "ERR-104": ("parse_error", "field has the wrong type"),
+    "ERR-105": ("parse_error", "event_time is not an ISO-8601 timestamp"),
     "ERR-201": ("validation_error", "amount is not a positive number within limits"),
     "ERR-202": ("validation_error", "currency is not supported"),
     "ERR-203": ("validation_error", "item count is not a positive integer"),
-    "ERR-204": ("validation_error", "event_time is not an ISO-8601 timestamp"),
     "ERR-301": ("duplicate", "order_id already seen within the dedup window"),
     "ERR-401": ("timeout", "customer API did not answer within the timeout"),
 }
-
 
 class RecordError(Exception):
     """A record that goes to the dead-letter output; fields match the DLQ record and the log schema."""
@@ -43,7 +42,6 @@ class RecordError(Exception):
         self.error_type = ERROR_CODES[error_code][0]
         self.message = message
         self.operator = operator
-
 
 @dataclass(frozen=True, slots=True)
 class Order:
@@ -58,7 +56,6 @@ class Order:
     items: Any
     event_ms: int
     fields: dict[str, Any]
-
 
 def parse_order(raw: str) -> Order:
     """Decode one JSON line into an `Order`; raises RecordError (parse_error) on bad JSON or schema."""
@@ -79,7 +76,7 @@ def parse_order(raw: str) -> Order:
     try:
         event_ms = parse_event_time(data["event_time"])
     except ValueError:
-        raise RecordError("ERR-204", f"event_time {data['event_time'][:40]!r} is not ISO-8601",
+        raise RecordError("ERR-105", f"event_time {data['event_time'][:40]!r} is not ISO-8601",
                           operator="parse") from None
     order_id = data["order_id"]
     return Order(
@@ -94,7 +91,6 @@ def parse_order(raw: str) -> Order:
         fields=data,
     )
 
-
 def validate_order(order: Order) -> None:
     """Check business values (amount, currency, items); raises RecordError (validation_error)."""
     amount = order.amount
@@ -107,14 +103,12 @@ def validate_order(order: Order) -> None:
     if isinstance(items, bool) or not isinstance(items, int) or items < 1:
         raise RecordError("ERR-203", f"items {items!r} must be a positive integer", operator="validate")
 
-
 def parse_event_time(text: str) -> int:
     """ISO-8601 text (`Z` or offset) → epoch milliseconds; raises ValueError."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
-
 
 def event_time_hint(raw: str) -> int | None:
     """Best-effort event time of a record that failed to parse (so its log line and metric land in time)."""
@@ -124,12 +118,10 @@ def event_time_hint(raw: str) -> int | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
-
 def iso_ms(epoch_ms: int) -> str:
     """Epoch milliseconds → `2025-01-13T10:30:45.123Z`."""
     moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
-
 
 def dlq_record(error: RecordError, *, raw: str, event_ms: int | None, order_id: str | None) -> dict[str, Any]:
     """The dead-letter record: why it failed, where, and the raw input so it can be replayed after a fix."""

@@ -67,22 +67,22 @@ async def test_two_relays_do_each_step_once(store: Database, tmp_path: Path) -> 
         await second_db.dispose()
     keys = [post.key for post in chat.posts]
     assert len(keys) == len(set(keys)) > 3
-    async with store.sessions() as session:
-        statuses = (await session.execute(select(OutboxMessage.status).where(OutboxMessage.lane != "reminder"))).all()
-    assert {s for (s,) in statuses} == {"done"}
+    statuses = await store.run(lambda session: session.execute(
+        select(OutboxMessage.status).where(OutboxMessage.lane != "reminder")).scalars().all())
+    assert set(statuses) == {"done"}
 
 
 async def test_expired_lease_is_taken_over(store: Database, tmp_path: Path) -> None:
     """A step claimed by a relay that died is performed by another once its lease runs out."""
     playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
     await open_incident(store, playbook)
-    async with store.transaction() as session:
-        await session.execute(update(OutboxMessage).values(locked_until=utcnow() + timedelta(minutes=5)))
+    await store.run(lambda session: session.execute(
+        update(OutboxMessage).values(locked_until=utcnow() + timedelta(minutes=5))))
     chat = RecordingChat()
     worker = relay(store, playbook, chat, tmp_path)
     assert await worker.run_once() == 0  # everything is leased to the dead relay
-    async with store.transaction() as session:
-        await session.execute(update(OutboxMessage).values(locked_until=utcnow() - timedelta(seconds=1)))
+    await store.run(lambda session: session.execute(
+        update(OutboxMessage).values(locked_until=utcnow() - timedelta(seconds=1))))
     await worker.drain()
     assert chat.posts
 
@@ -100,10 +100,9 @@ async def test_permanent_failure_is_recorded_and_the_lane_moves_on(store: Databa
     incident_id = await open_incident(store, playbook)
     chat = RefusingChat()
     await relay(store, playbook, chat, tmp_path).drain()
-    async with store.sessions() as session:
-        errors = (await session.execute(select(TimelineEntry.summary).where(
-            TimelineEntry.incident_id == incident_id, TimelineEntry.kind == "error"))).scalars().all()
-        topic_done = (await session.execute(select(OutboxMessage.status).where(
-            OutboxMessage.kind == "set_topic"))).scalar_one()
+    errors = await store.run(lambda session: session.execute(select(TimelineEntry.summary).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.kind == "error")).scalars().all())
+    topic_done = await store.run(lambda session: session.execute(select(OutboxMessage.status).where(
+        OutboxMessage.kind == "set_topic")).scalar_one())
     assert errors and all("is_archived" in e for e in errors)
     assert topic_done == "done"

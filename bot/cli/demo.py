@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import socket
 import time
@@ -36,7 +37,6 @@ def demo(
 
 
 async def _demo(out: Path, orders: int, port: int, keep_serving: bool) -> None:
-    from pipeline.alarms import default_alarms
     from pipeline.evaluator import evaluate
 
     from bot.sns.signing import SnsSigner, generate_identity
@@ -56,7 +56,7 @@ async def _demo(out: Path, orders: int, port: int, keep_serving: bool) -> None:
             f"late {summary.late_records}; {summary.seconds:.1f} s")
 
     say("3/5", "evaluating the alarms on the job's metrics (CloudWatch semantics)")
-    changes = evaluate(out / "job", default_alarms())
+    changes = evaluate(out / "job")
     for change in changes:
         say("", f"{change.body['StateChangeTime']}  {change.body['AlarmName']}: "
                 f"{change.body['OldStateValue']} → {change.body['NewStateValue']}")
@@ -71,7 +71,7 @@ async def _demo(out: Path, orders: int, port: int, keep_serving: bool) -> None:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             for change in changes:
                 envelope = signer.notification(topic_arn=change.topic_arn, message=json.dumps(change.body),
-                                               subject=f'{change.body["NewStateValue"]}: "{change.body["AlarmName"]}"')
+                                               subject=change.subject)
                 answer = await client.post("/sns", content=json.dumps(envelope),
                                            headers={"content-type": "text/plain; charset=UTF-8"})
                 say("", f"POST /sns → {answer.status_code} {answer.json()}")
@@ -133,10 +133,9 @@ async def _settle(server: Any, timeout: float = 60.0) -> None:
     app = server.config.app.app
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        async with app.state.db.sessions() as session:
-            soon = utcnow() + timedelta(seconds=30)
-            due = (await session.execute(select(OutboxMessage.id).where(
-                OutboxMessage.status == "pending", OutboxMessage.run_after <= soon))).all()
+        soon = utcnow() + timedelta(seconds=30)
+        due = await app.state.db.run(lambda session: session.execute(select(OutboxMessage.id).where(
+            OutboxMessage.status == "pending", OutboxMessage.run_after <= soon)).all())
         if not due:
             return
         await asyncio.sleep(0.1)
@@ -148,11 +147,24 @@ def _transcript(detail: dict[str, Any]) -> None:
                f"· channel #{detail['channel'] or '-'}")
     for entry in detail["timeline"]:
         line = entry["summary"]
-        if entry["kind"] in {"message", "query"}:
+        if entry["kind"] == "message":
             text = entry["data"].get("text", "")
             first = next((ln for ln in text.splitlines() if ln.strip()), "")
             line = f"{line}: {first[:110]}"
         typer.echo(f"    {entry['at'][11:19]}  {entry['kind']:<9} {line[:170]}")
+        for detail_line in _highlights(entry):
+            typer.echo(f"{'':<24}{detail_line[:150]}")
+
+
+def _highlights(entry: dict[str, Any]) -> list[str]:
+    """What a reader wants from a post: the runbook's step headings, a query's table and triage hints."""
+    texts = [b.get("text", {}).get("text", "") for b in entry["data"].get("blocks", []) if b.get("type") == "section"]
+    lines = [line for text in texts for line in text.splitlines()]
+    if entry["kind"] == "query":
+        return [line for line in lines if line.strip() and not line.startswith("```")][:8]
+    if entry["data"].get("text", "").startswith("Runbook:"):
+        return [line.strip("*") for line in lines if re.match(r"^\*\d+\. ", line)]
+    return []
 
 
 def _fresh_dir(out: Path) -> None:

@@ -39,7 +39,16 @@ def query_problems(settings: Settings) -> list[str]:
     return lint_queries(settings.queries_dir)
 
 
-CHECKS: list[tuple[str, Check]] = [("runbooks", runbook_problems), ("queries", query_problems)]
+def alarm_problems(settings: Settings) -> list[str]:
+    """Alarms as code without a runbook, or with another severity than their runbook."""
+    from pipeline.alarms import lint_alarms
+
+    return lint_alarms(settings.runbooks_dir)
+
+
+CHECKS: list[tuple[str, Check]] = [
+    ("runbooks", runbook_problems), ("queries", query_problems), ("alarms", alarm_problems),
+]
 
 
 @app.command()

@@ -6,57 +6,57 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, exists, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased, selectinload
 
 from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
 
 
-async def open_for_alarm(session: AsyncSession, alarm_arn: str) -> Incident | None:
+def open_for_alarm(session: Session, alarm_arn: str) -> Incident | None:
     """The unresolved incident of this alarm, if any."""
-    result = await session.execute(select(Incident).where(Incident.open_key == alarm_arn))
+    result = session.execute(select(Incident).where(Incident.open_key == alarm_arn))
     return result.scalar_one_or_none()
 
 
-async def latest_for_alarm(session: AsyncSession, alarm_arn: str) -> Incident | None:
+def latest_for_alarm(session: Session, alarm_arn: str) -> Incident | None:
     """The most recently opened incident of this alarm, resolved or not."""
-    result = await session.execute(
+    result = session.execute(
         select(Incident).where(Incident.alarm_arn == alarm_arn).order_by(Incident.id.desc()).limit(1)
     )
     return result.scalar_one_or_none()
 
 
-async def get(session: AsyncSession, incident_id: int, *, with_timeline: bool = False) -> Incident | None:
+def get(session: Session, incident_id: int, *, with_timeline: bool = False) -> Incident | None:
     """One incident by id, optionally with its timeline loaded."""
     statement = select(Incident).where(Incident.id == incident_id)
     if with_timeline:
         statement = statement.options(selectinload(Incident.timeline))
-    return (await session.execute(statement)).scalar_one_or_none()
+    return (session.execute(statement)).scalar_one_or_none()
 
 
-async def by_channel(session: AsyncSession, channel_id: str) -> Incident | None:
+def by_channel(session: Session, channel_id: str) -> Incident | None:
     """The incident whose dedicated channel this is."""
-    result = await session.execute(select(Incident).where(Incident.channel_id == channel_id).limit(1))
+    result = session.execute(select(Incident).where(Incident.channel_id == channel_id).limit(1))
     return result.scalar_one_or_none()
 
 
-async def newest(session: AsyncSession, *, limit: int = 100, status: str | None = None) -> Sequence[Incident]:
+def newest(session: Session, *, limit: int = 100, status: str | None = None) -> Sequence[Incident]:
     """Incidents, newest first."""
     statement = select(Incident).order_by(Incident.id.desc()).limit(limit)
     if status:
         statement = statement.where(Incident.status == status)
-    return (await session.execute(statement)).scalars().all()
+    return (session.execute(statement)).scalars().all()
 
 
-async def timeline(session: AsyncSession, incident_id: int) -> Sequence[TimelineEntry]:
+def timeline(session: Session, incident_id: int) -> Sequence[TimelineEntry]:
     """The incident's timeline, oldest first."""
-    result = await session.execute(
+    result = session.execute(
         select(TimelineEntry).where(TimelineEntry.incident_id == incident_id).order_by(TimelineEntry.id)
     )
     return result.scalars().all()
 
 
-async def due_steps(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[OutboxMessage]:
+def due_steps(session: Session, *, now: datetime, limit: int) -> Sequence[OutboxMessage]:
     """Pending outbox rows that may run now: due, unclaimed, and first of their incident's lane."""
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
@@ -78,12 +78,12 @@ async def due_steps(session: AsyncSession, *, now: datetime, limit: int) -> Sequ
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    return (await session.execute(statement)).scalars().all()
+    return (session.execute(statement)).scalars().all()
 
 
-async def claim_step(session: AsyncSession, step_id: int, *, now: datetime, until: datetime) -> bool:
+def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime) -> bool:
     """Lease one outbox row to this worker; False when another worker holds it."""
-    result = await session.execute(
+    result = session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == step_id,
@@ -95,15 +95,15 @@ async def claim_step(session: AsyncSession, step_id: int, *, now: datetime, unti
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-async def steps(session: AsyncSession, incident_id: int) -> Sequence[OutboxMessage]:
+def steps(session: Session, incident_id: int) -> Sequence[OutboxMessage]:
     """Every outbox row of an incident, in order."""
-    result = await session.execute(
+    result = session.execute(
         select(OutboxMessage).where(OutboxMessage.incident_id == incident_id).order_by(OutboxMessage.id)
     )
     return result.scalars().all()
 
 
-async def pending_count(session: AsyncSession) -> int:
+def pending_count(session: Session) -> int:
     """How many outbox rows are still pending (for readiness and tests)."""
-    result = await session.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending"))
+    result = session.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending"))
     return len(result.all())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.alarms.models import AlarmEvent, AlarmState, alarm_from_body
 from bot.alarms.severity import Severity
@@ -34,13 +34,13 @@ def note(incident: Incident, kind: str, summary: str, *, at: datetime | None = N
     return TimelineEntry(incident_id=incident.id, at=at or utcnow(), kind=kind, summary=summary, data=data)
 
 
-async def apply_alarm(
-    *, session: AsyncSession, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]
+def apply_alarm(
+    *, session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]
 ) -> AlarmOutcome:
     """Apply one CloudWatch state change. A race on the open incident surfaces as IntegrityError (retry it)."""
     if event.new_state is AlarmState.ALARM:
-        return await _on_alarm(session, playbook, event, body)
-    incident = await repository.open_for_alarm(session, event.alarm_arn)
+        return _on_alarm(session, playbook, event, body)
+    incident = repository.open_for_alarm(session, event.alarm_arn)
     if incident is None:
         return AlarmOutcome("ignored")
     transition = _transition_entry(incident, event)
@@ -52,13 +52,13 @@ async def apply_alarm(
     if event.new_state is AlarmState.INSUFFICIENT_DATA:
         return AlarmOutcome("noted", incident)
     incident.alarm = body
-    await _close(session, incident, at=event.state_change_time, by=None)
+    _close(session, incident, at=event.state_change_time, by=None)
     return AlarmOutcome("resolved", incident)
 
 
-async def acknowledge(*, session: AsyncSession, incident_id: int, by: str | None) -> Incident:
+def acknowledge(*, session: Session, incident_id: int, by: str | None) -> Incident:
     """Mark an incident acknowledged (idempotent) and queue the page acknowledgement and a post."""
-    incident = await _get(session, incident_id)
+    incident = _get(session, incident_id)
     if incident.status == "resolved":
         raise BadInput(f"incident #{incident_id} is already resolved")
     if incident.status == "acknowledged":
@@ -70,17 +70,17 @@ async def acknowledge(*, session: AsyncSession, incident_id: int, by: str | None
     return incident
 
 
-async def resolve(*, session: AsyncSession, incident_id: int, by: str | None) -> Incident:
+def resolve(*, session: Session, incident_id: int, by: str | None) -> Incident:
     """Resolve an incident by hand (idempotent)."""
-    incident = await _get(session, incident_id)
+    incident = _get(session, incident_id)
     if incident.status == "resolved":
         return incident
-    await _close(session, incident, at=utcnow(), by=by)
+    _close(session, incident, at=utcnow(), by=by)
     return incident
 
 
-async def declare(
-    *, session: AsyncSession, playbook: Playbook, title: str, by: str | None, severity: Severity = Severity.HIGH
+def declare(
+    *, session: Session, playbook: Playbook, title: str, by: str | None, severity: Severity = Severity.HIGH
 ) -> Incident:
     """Open an incident by hand (`/incident declare`): its own channel, no page."""
     title = " ".join(title.split())
@@ -93,7 +93,7 @@ async def declare(
         last_transition_at=now, reopen_count=0, alarm={},
     )
     session.add(incident)
-    await session.flush()
+    session.flush()
     incident.alarm_arn = f"declared:{incident.id}"
     incident.channel_name = response.channel_name(day=now, alarm_name=title, entry=None)
     session.add(note(incident, "opened", f"Declared by {by or 'someone'}: {title}", at=now, by=by))
@@ -102,20 +102,20 @@ async def declare(
     return incident
 
 
-async def find(*, session: AsyncSession, incident_id: int | None, channel_id: str | None) -> Incident:
+def find(*, session: Session, incident_id: int | None, channel_id: str | None) -> Incident:
     """The incident `incident_id`, else the one of channel `channel_id`; raises BadInput if there is none."""
     if incident_id is not None:
-        return await _get(session, incident_id)
-    incident = await repository.by_channel(session, channel_id) if channel_id else None
+        return _get(session, incident_id)
+    incident = repository.by_channel(session, channel_id) if channel_id else None
     if incident is None:
         raise BadInput("this channel belongs to no incident; give the incident id, e.g. /incident ack 12")
     return incident
 
 
-async def unresolved(*, session: AsyncSession, limit: int = 20) -> list[Incident]:
+def unresolved(*, session: Session, limit: int = 20) -> list[Incident]:
     """Open and acknowledged incidents, newest first."""
-    found = [*await repository.newest(session, limit=limit, status="open"),
-             *await repository.newest(session, limit=limit, status="acknowledged")]
+    found = [*repository.newest(session, limit=limit, status="open"),
+             *repository.newest(session, limit=limit, status="acknowledged")]
     return sorted(found, key=lambda incident: incident.id, reverse=True)[:limit]
 
 
@@ -131,8 +131,10 @@ def alarm_window(incident: Incident, *, fallback: timedelta) -> tuple[datetime, 
     return end - span, end
 
 
-async def _on_alarm(session: AsyncSession, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
-    incident = await repository.open_for_alarm(session, event.alarm_arn)
+def _on_alarm(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
+    # The open incident of an alarm is always its latest one (reopening reuses the latest): one query serves both.
+    latest = repository.latest_for_alarm(session, event.alarm_arn)
+    incident = latest if latest is not None and latest.open_key == event.alarm_arn else None
     if incident is not None:
         entry = _transition_entry(incident, event)
         if event.state_change_time < incident.last_transition_at:
@@ -142,7 +144,6 @@ async def _on_alarm(session: AsyncSession, playbook: Playbook, event: AlarmEvent
         session.add(entry)
         return AlarmOutcome("repeated", incident)
 
-    latest = await repository.latest_for_alarm(session, event.alarm_arn)
     if latest is not None and latest.resolved_at is not None:
         if event.state_change_time <= latest.resolved_at:
             entry = _transition_entry(latest, event)
@@ -150,11 +151,11 @@ async def _on_alarm(session: AsyncSession, playbook: Playbook, event: AlarmEvent
             session.add(entry)
             return AlarmOutcome("stale", latest)
         if event.state_change_time - latest.resolved_at <= playbook.policy.reopen_window:
-            return await _reopen(session, playbook, latest, event, body)
-    return await _open(session, playbook, event, body)
+            return _reopen(session, playbook, latest, event, body)
+    return _open(session, playbook, event, body)
 
 
-async def _open(session: AsyncSession, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
+def _open(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
     entry = playbook.entry_for(event.alarm_name)
     severity = playbook.severity_for(event.alarm_name)
     at = event.state_change_time
@@ -168,7 +169,7 @@ async def _open(session: AsyncSession, playbook: Playbook, event: AlarmEvent, bo
             day=at, alarm_name=event.alarm_name, entry=entry, prefix=playbook.catalog.prefix
         )
     session.add(incident)
-    await session.flush()  # the unique open_key is checked here: a concurrent twin fails now, not at commit
+    session.flush()  # the unique open_key is checked here: a concurrent twin fails now, not at commit
     known = "" if entry else " (alarm not in the catalog: generic runbook)"
     session.add(_transition_entry(incident, event))
     session.add(note(incident, "opened", f"Opened as {severity.value}{known}", at=at))
@@ -176,8 +177,8 @@ async def _open(session: AsyncSession, playbook: Playbook, event: AlarmEvent, bo
     return AlarmOutcome("opened", incident)
 
 
-async def _reopen(
-    session: AsyncSession, playbook: Playbook, incident: Incident, event: AlarmEvent, body: dict[str, Any]
+def _reopen(
+    session: Session, playbook: Playbook, incident: Incident, event: AlarmEvent, body: dict[str, Any]
 ) -> AlarmOutcome:
     at = event.state_change_time
     incident.status, incident.open_key, incident.resolved_at = "open", event.alarm_arn, None
@@ -185,7 +186,7 @@ async def _reopen(
     incident.reopen_count += 1
     incident.last_transition_at = at
     incident.alarm = body
-    await session.flush()
+    session.flush()
     session.add(_transition_entry(incident, event))
     session.add(note(incident, "reopened", f"Reopened (ALARM again within the reopen window, #{incident.reopen_count})",
                      at=at))
@@ -193,7 +194,7 @@ async def _reopen(
     return AlarmOutcome("reopened", incident)
 
 
-async def _close(session: AsyncSession, incident: Incident, *, at: datetime, by: str | None) -> None:
+def _close(session: Session, incident: Incident, *, at: datetime, by: str | None) -> None:
     incident.status, incident.open_key, incident.resolved_at = "resolved", None, at
     incident.last_transition_at = max(at, incident.last_transition_at)
     minutes = (at - incident.opened_at).total_seconds() / 60
@@ -204,8 +205,8 @@ async def _close(session: AsyncSession, incident: Incident, *, at: datetime, by:
     session.add_all(response.on_resolve(incident, by=by, now=utcnow()))
 
 
-async def _get(session: AsyncSession, incident_id: int) -> Incident:
-    incident = await repository.get(session, incident_id)
+def _get(session: Session, incident_id: int) -> Incident:
+    incident = repository.get(session, incident_id)
     if incident is None:
         raise BadInput(f"no incident #{incident_id}")
     return incident

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alarms.models import alarm_from_body
@@ -79,32 +80,37 @@ async def list_incidents(request: Request, limit: int = 100, status: str | None 
         return error(400, "limit must be between 1 and 1000")
     if status is not None and status not in {"open", "acknowledged", "resolved"}:
         return error(400, "status must be open, acknowledged or resolved")
-    async with request.app.state.db.sessions() as session:
-        rows = await repository.newest(session, limit=limit, status=status)
+    rows = await request.app.state.db.run(lambda s: repository.newest(s, limit=limit, status=status))
     return JSONResponse([IncidentOut.of(r).model_dump(mode="json") for r in rows])
 
 
 @router.get("/api/incidents/{incident_id}")
 async def get_incident(request: Request, incident_id: int) -> Response:
     """One incident with its timeline (every transition, action and message) and its outbox steps."""
-    async with request.app.state.db.sessions() as session:
-        incident = await repository.get(session, incident_id)
+    def load(session: Session) -> IncidentDetail | None:
+        incident = repository.get(session, incident_id)
         if incident is None:
-            return error(404, f"no incident #{incident_id}")
-        timeline = await repository.timeline(session, incident_id)
-        steps = await repository.steps(session, incident_id)
-    return JSONResponse(IncidentDetail.build(incident, timeline, steps).model_dump(mode="json"))
+            return None
+        return IncidentDetail.build(incident, repository.timeline(session, incident_id),
+                                    repository.steps(session, incident_id))
+
+    detail = await request.app.state.db.run(load)
+    if detail is None:
+        return error(404, f"no incident #{incident_id}")
+    return JSONResponse(detail.model_dump(mode="json"))
 
 
 @router.get("/api/incidents/{incident_id}/postmortem")
 async def get_postmortem(request: Request, incident_id: int) -> Response:
     """The post-incident template, filled from the timeline, as Markdown."""
-    async with request.app.state.db.sessions() as session:
-        incident = await repository.get(session, incident_id)
-        if incident is None:
-            return error(404, f"no incident #{incident_id}")
-        timeline = await repository.timeline(session, incident_id)
-    text = request.app.state.playbook.runbooks.render_postmortem(postmortem_context(incident, timeline))
+    def load(session: Session) -> dict[str, Any] | None:
+        incident = repository.get(session, incident_id)
+        return postmortem_context(incident, repository.timeline(session, incident_id)) if incident else None
+
+    context = await request.app.state.db.run(load)
+    if context is None:
+        return error(404, f"no incident #{incident_id}")
+    text = request.app.state.playbook.runbooks.render_postmortem(context)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
@@ -112,8 +118,7 @@ async def get_postmortem(request: Request, incident_id: int) -> Response:
 async def get_runbook(request: Request, incident_id: int) -> Response:
     """The incident's runbook rendered with its latest alarm, as Markdown."""
     playbook = request.app.state.playbook
-    async with request.app.state.db.sessions() as session:
-        incident = await repository.get(session, incident_id)
+    incident = await request.app.state.db.run(lambda s: repository.get(s, incident_id))
     if incident is None:
         return error(404, f"no incident #{incident_id}")
     if not incident.alarm:

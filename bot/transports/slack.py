@@ -32,6 +32,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.orm import Session
 
 from bot.errors import BadInput, QueryError
 from bot.incidents import service
@@ -193,31 +194,36 @@ async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[st
 async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, user: str | None,
                                 channel: str | None) -> str:
     if parsed.action == "declare":
-        async with deps.db.transaction() as session:
-            incident = await service.declare(session=session, playbook=deps.playbook, title=parsed.title,
-                                             by=user)
+        incident = await deps.db.run(
+            lambda session: service.declare(session=session, playbook=deps.playbook, title=parsed.title, by=user)
+        )
         deps.relay.wake()
         return (f":rotating_light: Incident #{incident.id} *{incident.title}* declared by {_who(user)} "
                 f"({incident.severity}): opening {channel_link(incident)} and inviting the responders.")
     if parsed.action == "status":
-        async with deps.db.sessions() as session:
-            if parsed.incident_id is None and channel and await _channel_incident(session, channel) is None:
-                return overview_text(await service.unresolved(session=session), now=utcnow())
-            incident = await service.find(session=session, incident_id=parsed.incident_id, channel_id=channel)
+        def status(session: Session) -> str:
+            if parsed.incident_id is None and channel and _channel_incident(session, channel) is None:
+                return overview_text(service.unresolved(session=session), now=utcnow())
+            incident = service.find(session=session, incident_id=parsed.incident_id, channel_id=channel)
             return status_text(incident, now=utcnow())
+
+        return await deps.db.run(status)
     return await _transition(deps, parsed.action, incident_id=parsed.incident_id, channel=channel, user=user)
 
 
 async def _transition(deps: SlackDeps, action: str, *, incident_id: int | None, channel: str | None,
                       user: str | None) -> str:
     """Acknowledge or resolve; the service queues the page update and the channel post."""
-    async with deps.db.transaction() as session:
-        incident = await service.find(session=session, incident_id=incident_id, channel_id=channel)
+    def transition(session: Session) -> tuple[Incident, str]:
+        incident = service.find(session=session, incident_id=incident_id, channel_id=channel)
         before = incident.status
         if action == "ack":
-            await service.acknowledge(session=session, incident_id=incident.id, by=user)
+            service.acknowledge(session=session, incident_id=incident.id, by=user)
         else:
-            await service.resolve(session=session, incident_id=incident.id, by=user)
+            service.resolve(session=session, incident_id=incident.id, by=user)
+        return incident, before
+
+    incident, before = await deps.db.run(transition)
     deps.relay.wake()
     done = "acknowledged" if action == "ack" else "resolved"
     if before == incident.status:
@@ -258,9 +264,10 @@ async def dlq_breakdown_button(ack: AsyncAck, body: dict[str, Any], action: dict
     async with _after_ack(body, context):
         deps = _deps(context)
         query = deps.queries.get(DLQ_QUERY)
-        async with deps.db.sessions() as session:
-            incident = await service.find(session=session, incident_id=_button_incident(action),
-                                          channel_id=None)
+        incident_id = _button_incident(action)
+        incident = await deps.db.run(
+            lambda session: service.find(session=session, incident_id=incident_id, channel_id=None)
+        )
         start, end = service.alarm_window(incident, fallback=query.default_window)
         result = await deps.run(query.render({}), start=start, end=end)
         log.info("slack_query_answered", query=DLQ_QUERY, status=result.status, rows=len(result.rows),
@@ -327,9 +334,9 @@ def _deps(context: AsyncBoltContext) -> SlackDeps:
     return deps
 
 
-async def _channel_incident(session: Any, channel: str) -> Incident | None:
+def _channel_incident(session: Session, channel: str) -> Incident | None:
     try:
-        return await service.find(session=session, incident_id=None, channel_id=channel)
+        return service.find(session=session, incident_id=None, channel_id=channel)
     except BadInput:
         return None
 

@@ -60,10 +60,9 @@ class Bot:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             await self.drain(timeout=timeout)
-            async with self.app.state.db.sessions() as session:
-                soon = utcnow() + timedelta(seconds=horizon)
-                rows = (await session.execute(select(OutboxMessage.id).where(
-                    OutboxMessage.status == "pending", OutboxMessage.run_after <= soon))).all()
+            soon = utcnow() + timedelta(seconds=horizon)
+            rows = await self.app.state.db.run(lambda session: session.execute(select(OutboxMessage.id).where(
+                OutboxMessage.status == "pending", OutboxMessage.run_after <= soon)).all())
             if not rows:
                 return
             await asyncio.sleep(0.05)

@@ -1,0 +1,179 @@
+"""The guide's CRITICAL and HIGH alarms as code, their `put_metric_alarm` requests, and `lint_alarms`.
+
+Every alarm is named `{prefix}{Name}`, watches a metric in the `OrdersPipeline` namespace, notifies the SNS topic
+of its severity (`orders-pipeline-critical` / `-high`) on ALARM and on OK (so incidents resolve), and names its
+runbook `runbooks/<Name>.md`. Noise-prone thresholds need 2 of 2 (or 2 of 3) periods; zero-tolerance metrics
+(checkpoint failures, Firehose failures) need one datapoint anywhere in the guide's window ("> 0 in 5 min").
+To add an alarm, append an `AlarmSpec` to `ALARMS` and write its runbook with matching `alarm:`/`severity:`.
+Importable without pyflink or boto3: `deploy_alarms` takes any client with `put_metric_alarm`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from pipeline.metrics import NAMESPACE
+
+DEFAULT_PREFIX = "orders-pipeline-"
+DEFAULT_ACCOUNT = "123456789012"
+REGION_NAMES = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "eu-west-1": "EU (Ireland)",
+    "eu-central-1": "EU (Frankfurt)",
+    "eu-south-1": "EU (Milan)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+}
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmSpec:
+    """One CloudWatch metric alarm; `statistic` is Sum/Average/Minimum/Maximum/SampleCount or `pNN`."""
+
+    name: str
+    severity: str
+    metric: str
+    statistic: str
+    period: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    comparison: str
+    threshold: float
+    treat_missing_data: str
+    summary: str
+    unit: str | None = None
+
+    @property
+    def runbook(self) -> str:
+        """The runbook's path in the repository."""
+        return f"runbooks/{self.name}.md"
+
+    @property
+    def extended(self) -> bool:
+        """Whether the statistic is a percentile (CloudWatch's ExtendedStatistic)."""
+        return self.statistic.startswith("p")
+
+
+ALARMS: tuple[AlarmSpec, ...] = (
+    AlarmSpec("DLQSpike", "CRITICAL", "DLQRecordCount", "Sum", 60, 2, 2, "GreaterThanThreshold", 100,
+              "notBreaching", "More than 100 records a minute to the DLQ for 2 minutes: data quality or parser.",
+              "Count"),
+    AlarmSpec("CheckpointFailure", "CRITICAL", "checkpoint_failures_total", "Sum", 60, 5, 1,
+              "GreaterThanThreshold", 0, "notBreaching",
+              "A checkpoint failed in the last 5 minutes: state is not persisting, a restart would lose data.",
+              "Count"),
+    AlarmSpec("KafkaBrokerDown", "CRITICAL", "kafka_broker_alive_count", "Minimum", 60, 2, 2,
+              "LessThanThreshold", 3, "breaching",
+              "Fewer than 3 Kafka brokers alive: the cluster cannot tolerate another failure.", "Count"),
+    AlarmSpec("FirehoseDeliveryFailed", "CRITICAL", "firehose_failed_put_count", "Sum", 60, 1, 1,
+              "GreaterThanThreshold", 0, "notBreaching",
+              "Firehose failed to deliver records to S3 in the last minute.", "Count"),
+    AlarmSpec("ConsumerLagHigh", "HIGH", "consumer_lag_records", "Maximum", 60, 3, 2, "GreaterThanThreshold",
+              50_000, "notBreaching", "Consumer lag above 50K records: falling behind the producer.", "Count"),
+    AlarmSpec("LatencyP99High", "HIGH", "ProcessingLatency", "p99", 60, 3, 2, "GreaterThanThreshold", 5000,
+              "notBreaching", "Processing latency P99 above 5 s: the real-time SLO is breached.", "Milliseconds"),
+    AlarmSpec("WindowCompletenessLow", "HIGH", "WindowCompleteness", "Average", 300, 2, 2, "LessThanThreshold",
+              95, "notBreaching", "Under 95 % of a window's records were aggregated (late arrivals, loss).",
+              "Percent"),
+)
+
+
+def alarm_name(spec: AlarmSpec, prefix: str = DEFAULT_PREFIX) -> str:
+    """The CloudWatch alarm name, `{prefix}{Name}`."""
+    return f"{prefix}{spec.name}"
+
+
+def topic_arn(severity: str, *, region: str = "us-east-1", account: str = DEFAULT_ACCOUNT) -> str:
+    """The SNS topic an alarm of `severity` notifies."""
+    return f"arn:aws:sns:{region}:{account}:orders-pipeline-{severity.lower()}"
+
+
+def description(spec: AlarmSpec) -> str:
+    """The alarm description: what it means, its severity and its runbook."""
+    return f"[{spec.severity}] {spec.summary} Runbook: {spec.runbook}"
+
+
+def put_metric_alarm_request(spec: AlarmSpec, *, prefix: str = DEFAULT_PREFIX, region: str = "us-east-1",
+                             account: str = DEFAULT_ACCOUNT) -> dict[str, Any]:
+    """The keyword arguments of boto3 `put_metric_alarm` for `spec` (the same request creates or updates)."""
+    topic = topic_arn(spec.severity, region=region, account=account)
+    request: dict[str, Any] = {
+        "AlarmName": alarm_name(spec, prefix),
+        "AlarmDescription": description(spec),
+        "ActionsEnabled": True,
+        "AlarmActions": [topic],
+        "OKActions": [topic],
+        "MetricName": spec.metric,
+        "Namespace": NAMESPACE,
+        "Dimensions": [],
+        "Period": spec.period,
+        "EvaluationPeriods": spec.evaluation_periods,
+        "DatapointsToAlarm": spec.datapoints_to_alarm,
+        "Threshold": float(spec.threshold),
+        "ComparisonOperator": spec.comparison,
+        "TreatMissingData": spec.treat_missing_data,
+        "Tags": [{"Key": "severity", "Value": spec.severity}, {"Key": "runbook", "Value": spec.runbook}],
+    }
+    if spec.extended:
+        request["ExtendedStatistic"] = spec.statistic
+        request["EvaluateLowSampleCountPercentile"] = "evaluate"
+    else:
+        request["Statistic"] = spec.statistic
+    return request
+
+
+def alarm_requests(*, prefix: str = DEFAULT_PREFIX, region: str = "us-east-1",
+                   account: str = DEFAULT_ACCOUNT) -> list[dict[str, Any]]:
+    """Every alarm's `put_metric_alarm` request, in catalog order."""
+    return [put_metric_alarm_request(s, prefix=prefix, region=region, account=account) for s in ALARMS]
+
+
+class MetricAlarmClient(Protocol):
+    """The part of boto3's CloudWatch client `deploy_alarms` uses."""
+
+    def put_metric_alarm(self, **kwargs: Any) -> Any: ...
+
+
+def deploy_alarms(client: MetricAlarmClient, requests: list[dict[str, Any]]) -> list[str]:
+    """Create or update each alarm (put_metric_alarm is idempotent); returns the names deployed."""
+    for request in requests:
+        client.put_metric_alarm(**request)
+    return [r["AlarmName"] for r in requests]
+
+
+def lint_alarms(runbooks_dir: Path) -> list[str]:
+    """One problem per line: an alarm without `runbooks/<Name>.md`, or whose front matter disagrees."""
+    problems: list[str] = []
+    for spec in ALARMS:
+        path = Path(runbooks_dir) / f"{spec.name}.md"
+        if not path.is_file():
+            problems.append(f"{spec.name}: no runbook {path}")
+            continue
+        match = _FRONT_MATTER.match(path.read_text(encoding="utf-8"))
+        if not match:
+            problems.append(f"{spec.name}: {path.name} has no YAML front matter")
+            continue
+        try:
+            meta = yaml.safe_load(match.group(1) or "") or {}
+        except yaml.YAMLError:
+            problems.append(f"{spec.name}: {path.name} front matter is not valid YAML")
+            continue
+        if not isinstance(meta, dict):
+            problems.append(f"{spec.name}: {path.name} front matter is not a mapping")
+            continue
+        if meta.get("alarm") != spec.name:
+            problems.append(f"{spec.name}: {path.name} says alarm: {meta.get('alarm')!r}, expected {spec.name!r}")
+        severity = str(meta.get("severity", "")).upper()
+        if severity != spec.severity:
+            problems.append(f"{spec.name}: {path.name} says severity: {meta.get('severity')!r}, "
+                            f"the alarm is {spec.severity}")
+    return problems
