@@ -37,9 +37,8 @@ def demo(
 
 
 async def _demo(out: Path, orders: int, port: int, keep_serving: bool) -> None:
-    from pipeline.evaluator import evaluate
-
     from bot.sns.signing import SnsSigner, generate_identity
+    from pipeline.evaluator import evaluate
     from pipeline.generator import Fault, generate_orders
     from pipeline.job import run_job
 
@@ -134,7 +133,7 @@ async def _settle(server: Any, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         soon = utcnow() + timedelta(seconds=30)
-        due = await app.state.db.run(lambda session: session.execute(select(OutboxMessage.id).where(
+        due = await app.state.db.run(lambda session, soon=soon: session.execute(select(OutboxMessage.id).where(
             OutboxMessage.status == "pending", OutboxMessage.run_after <= soon)).all())
         if not due:
             return

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
 

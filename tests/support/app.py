@@ -61,8 +61,9 @@ class Bot:
         while loop.time() < deadline:
             await self.drain(timeout=timeout)
             soon = utcnow() + timedelta(seconds=horizon)
-            rows = await self.app.state.db.run(lambda session: session.execute(select(OutboxMessage.id).where(
-                OutboxMessage.status == "pending", OutboxMessage.run_after <= soon)).all())
+            rows = await self.app.state.db.run(lambda session, soon=soon: session.execute(
+                select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.run_after <= soon)
+            ).all())
             if not rows:
                 return
             await asyncio.sleep(0.05)
