@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
+from bot.alarms.models import alarm_from_body
 from bot.alarms.severity import Severity
 from bot.errors import BadInput, PermanentDeliveryError, QueryError, TransientDeliveryError
 from bot.incidents import messages, repository, response
@@ -106,24 +107,20 @@ class Relay:
 
     async def run_once(self) -> int:
         """Claim and perform one batch of due steps, lanes in parallel; returns how many ran."""
-        def claim(session: Session) -> list[int]:
+        def claim(session: Session) -> list[tuple[OutboxMessage, Incident]]:
             now = utcnow()
             due = repository.due_steps(session, now=now, limit=self.batch)
-            return [s.id for s in due if repository.claim_step(session, s.id, now=now, until=now + LEASE)]
+            claimed = [s for s in due if repository.claim_step(session, s.id, now=now, until=now + LEASE)]
+            # Loaded with the claim: one database hand-off per batch, not one per step.
+            pairs = [(s, session.get(Incident, s.incident_id)) for s in claimed if s.incident_id]
+            return [(s, incident) for s, incident in pairs if incident is not None]
 
         claimed = await self.db.run(claim)
         if claimed:
-            await asyncio.gather(*(self._perform(step_id) for step_id in claimed))
+            await asyncio.gather(*(self._perform(step, incident) for step, incident in claimed))
         return len(claimed)
 
-    async def _perform(self, step_id: int) -> None:
-        def load(session: Session) -> tuple[OutboxMessage | None, Incident | None]:
-            step = session.get(OutboxMessage, step_id)
-            return step, session.get(Incident, step.incident_id) if step and step.incident_id else None
-
-        step, incident = await self.db.run(load)
-        if step is None or incident is None:
-            return
+    async def _perform(self, step: OutboxMessage, incident: Incident) -> None:
         bound = log.bind(incident_id=incident.id, step=step.kind, step_id=step.id, attempt=step.attempts + 1)
         executor: Callable[[OutboxMessage, Incident], Awaitable[Done]] | None = getattr(
             self, f"_execute_{step.kind}", None
@@ -257,6 +254,25 @@ class Relay:
             return channel  # an earlier attempt got through even though we never saw the answer
         await self.chat.post(channel, message, key=key)
         return channel
+
+    async def _execute_post_runbook(self, step: OutboxMessage, incident: Incident) -> Done:
+        message = messages.runbook_message(incident.title, self._runbook(incident))
+        channel = await self._post(step, incident, step.payload["target"], message)
+        return self._posted("runbook posted", channel, message)
+
+    async def _execute_post_alert(self, step: OutboxMessage, incident: Incident) -> Done:
+        event = alarm_from_body(incident.alarm)
+        runbook = self._runbook(incident) if incident.severity == Severity.HIGH else None
+        message = messages.with_mentions(messages.alert(incident, event, runbook=runbook),
+                                         await self._user_ids(step.payload.get("mention", ())))
+        channel = await self._post(step, incident, response.ALERTS_CHANNEL, message)
+        return self._posted(f"{incident.severity} alert posted", channel, message)
+
+    def _runbook(self, incident: Incident) -> str:
+        """The incident's runbook for its latest alarm, as Slack mrkdwn."""
+        event = alarm_from_body(incident.alarm)
+        context = self.playbook.context(event, incident_id=incident.id, channel=incident.channel_name)
+        return to_mrkdwn(self.playbook.runbook(event, context))
 
     async def _user_ids(self, users: Sequence[str]) -> list[str]:
         """Slack user ids for configured responders (ids as they are, emails looked up); unknown ones dropped."""

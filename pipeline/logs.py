@@ -2,7 +2,8 @@
 
 Queries elsewhere depend on these names exactly (`order-trace` filters `order_id`, `dlq-breakdown` filters `dlq`
 and groups by `error_type`, `slow-operators` groups by `operator` over `latency_ms`): add keys under `context`,
-never at the top level. `timestamp` is the record's event time, so a replay's logs line up with its metrics.
+never at the top level. `timestamp` is the record's event time, so a replay's logs line up with its metrics,
+stepped by one millisecond per operator so that a trace sorted by `@timestamp` reads in pipeline order.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pipeline.orders import RecordError, iso_ms
 
 OPERATORS = ("parse", "validate", "dedup", "enrich", "sink", "window")
 LOGGER = "order_processor"
+_STAGE = {name: index for index, name in enumerate(OPERATORS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,7 @@ def log_line(
     order = order or {}
     failed = error is not None or error_type is not None
     line: dict[str, Any] = {
-        "timestamp": iso_ms(event_ms),
+        "timestamp": iso_ms(event_ms + _STAGE.get(operator, 0)),
         "level": level or ("ERROR" if dlq else "WARN" if failed else "INFO"),
         "logger": LOGGER,
         "message": message,

@@ -19,7 +19,6 @@ from bot.incidents import messages
 from bot.incidents.models import Incident, OutboxMessage
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import Message
-from bot.runbooks.mrkdwn import to_mrkdwn
 
 CHAT, PAGER, REMINDER = "chat", "pager", "reminder"
 INCIDENT_CHANNEL, ALERTS_CHANNEL = "incident", "alerts"
@@ -86,16 +85,11 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
     severity = Severity(incident.severity)
     policy = playbook.policy
     responders = [*policy.responders.get(severity, ()), *(entry.invite if entry else ())]
-    ctx = playbook.context(event, incident_id=incident.id, channel=incident.channel_name)
-    runbook = to_mrkdwn(playbook.runbook(event, ctx))
-    links = ctx["links"]
     if not severity.opens_channel:
-        text = runbook if severity is Severity.HIGH else None
-        alert = post(incident, ALERTS_CHANNEL, messages.alert(incident, event, runbook=text), now=now,
-                     note=f"{severity.value} alert posted")
-        if severity is Severity.HIGH:
-            alert.payload["mention"] = _unique(policy.responders.get(severity, ()))
-        return [alert]
+        mention = _unique(policy.responders.get(severity, ())) if severity is Severity.HIGH else []
+        return [step(incident, CHAT, "post_alert", {"mention": mention}, now=now)]
+
+    links = playbook.context(event, incident_id=incident.id, channel=incident.channel_name)["links"]
 
     console = {"Alarm": links.get("alarm", ""), "Dashboard": links.get("dashboard", ""),
                "Runbook": links.get("runbook", "")}
@@ -110,8 +104,8 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
         step(incident, CHAT, "invite", {"users": _unique(responders)}, now=now),
         post(incident, INCIDENT_CHANNEL, messages.alarm_summary(incident, event, links=console, buttons=True),
              now=now, note="alarm summary posted"),
-        post(incident, INCIDENT_CHANNEL, messages.runbook_message(incident.title, runbook), now=now,
-             note="runbook posted"),
+        # Rendered by the relay when it posts: intake stays cheap, and the runbook can name the real channel.
+        step(incident, CHAT, "post_runbook", {"target": INCIDENT_CHANNEL}, now=now),
         step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
         step(incident, CHAT, "set_purpose", {"purpose": purpose(incident)}, now=now),
     ]

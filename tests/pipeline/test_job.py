@@ -113,7 +113,9 @@ def test_logs_follow_the_schema_one_line_per_operator_decision(run: Run) -> None
     assert len(dlq_lines) == sum(run.summary["dlq"].values())
     assert Counter(line["error_type"] for line in dlq_lines) == Counter(run.summary["dlq"])
     first = next(iter(read_lines(run.out / "output")))["order_id"]
-    trace = [line["operator"] for line in lines if line["order_id"] == first]
+    # Files are read in no particular order; the trace query sorts by @timestamp, and so does this.
+    in_time_order = sorted(lines, key=lambda line: line["timestamp"])
+    trace = [line["operator"] for line in in_time_order if line["order_id"] == first]
     assert trace == ["parse", "validate", "dedup", "enrich", "sink"]
     enrich = next(line for line in lines if line["operator"] == "enrich" and line["order_id"] == first)
     assert {"api_endpoint", "api_latency_ms", "cache_hit"} <= set(enrich["context"])

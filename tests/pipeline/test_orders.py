@@ -55,7 +55,7 @@ def test_bad_values_are_validation_errors(field: str, value: object) -> None:
 
 
 def test_log_lines_follow_the_guide_schema() -> None:
-    """A DLQ log line carries every schema key, the event time as timestamp, and dlq: true."""
+    """A DLQ log line carries every schema key, the event time (+1 ms per stage) as timestamp, and dlq: true."""
     error = RecordError("ERR-201", "amount -3 must be positive", operator="validate")
     line = json.loads(log_line(LogContext("prod", "order-processor-1"), event_ms=1_764_066_662_123,
                                operator="validate", message="Order sent to DLQ", latency_ms=0.5,
@@ -64,7 +64,7 @@ def test_log_lines_follow_the_guide_schema() -> None:
     assert set(line) == {"timestamp", "level", "logger", "message", "correlation_id", "order_id", "customer_id",
                          "session_id", "operator", "latency_ms", "status", "error_type", "error_code",
                          "error_message", "dlq", "environment", "environment_replica", "context"}
-    assert line["timestamp"].endswith(".123Z")
+    assert line["timestamp"].endswith(".124Z")  # validate is the second stage
     assert (line["status"], line["error_type"], line["dlq"], line["level"]) == ("error", "validation_error",
                                                                                 True, "ERROR")
 
