@@ -4,7 +4,7 @@
 #   docker build --target pipeline -t orders-pipeline .    the PyFlink job on the Flink base image
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-ARG FLINK_IMAGE=flink:2.1-scala_2.12-java17
+ARG FLINK_IMAGE=flink:2.3.0-scala_2.12-java17
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS build
@@ -56,5 +56,6 @@ RUN for url in "$KAFKA_CONNECTOR_URL" "$FIREHOSE_CONNECTOR_URL"; do \
     done \
     && chown -R 9999:9999 /opt/flink/lib
 USER 9999
-# Submit with: flink run --python /opt/venv/lib/python3*/site-packages/pipeline/job.py -- --source kafka ...
-CMD ["bash", "-c", "flink run --target local --python \"$(python -c 'import pipeline.job as j; print(j.__file__)')\""]
+# Submit to the session cluster named by FLINK_REST (JobManager); source and sink from ORDERS_SOURCE / ORDERS_SINK.
+ENV ORDERS_SOURCE=kafka://kafka:9092/orders.raw ORDERS_SINK=firehose://orders
+CMD ["bash", "-c", "flink run -m \"${FLINK_REST:-jobmanager:8081}\" -py \"$(python -c 'import pipeline.main as m; print(m.__file__)')\""]
