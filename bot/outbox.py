@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -275,9 +276,18 @@ class Relay:
         return to_mrkdwn(self.playbook.runbook(event, context))
 
     async def _user_ids(self, users: Sequence[str]) -> list[str]:
-        """Slack user ids for configured responders (ids as they are, emails looked up); unknown ones dropped."""
-        ids = [await self.chat.resolve_user(user) for user in users]
-        return [i for i in ids if i]
+        """Slack user ids for responders: ids as they are, emails looked up, group handles expanded."""
+        ids: list[str] = []
+        for user in users:
+            ids.extend(m for m in await self._members(user) if m not in ids)
+        return ids
+
+    async def _members(self, who: str) -> list[str]:
+        """One responder entry as user ids: a user id or email is one person, anything else a user group."""
+        if "@" in who.lstrip("@") or re.fullmatch(r"<?@?[UW][A-Z0-9]{2,}>?", who.strip()):
+            user_id = await self.chat.resolve_user(who)
+            return [user_id] if user_id else []
+        return await self.chat.group_members(who) or []
 
     def _channel_for(self, incident: Incident, target: str) -> str:
         if target == response.INCIDENT_CHANNEL and incident.channel_id:
@@ -297,8 +307,10 @@ class Relay:
         resolved: list[str] = []
         unknown: list[str] = []
         for user in users:
-            user_id = await self.chat.resolve_user(user)
-            (resolved if user_id else unknown).append(user_id or user)
+            members = await self._members(user)
+            resolved.extend(m for m in members if m not in resolved)
+            if not members:
+                unknown.append(user)
         if resolved:
             await self.chat.invite(incident.channel_id, resolved)
         summary = f"Invited {', '.join(resolved)}" if resolved else "No responders configured to invite"

@@ -3,10 +3,12 @@
     source ─ parse ─ timestamps/watermarks ─ validate ─ dedup(order_id) ─ enrich ─┬─ sink ──────────── output/
        │       │                                │          │        │         └─ window 5 min ─── windows/
        │       └──────────── DLQ side outputs ──┴──────────┴────────┴──────────────┘    └ late ── late/
-       └ every operator's log lines (side outputs) ─────────────────────────────────────────────── logs/
+    every operator instance writes its own log lines (not through Flink) ─────────────────────────── logs/
 
 Locally sources and sinks are JSON-lines files; in production the source is Kafka (`kafka://BROKERS/TOPIC`) and
 the sinks Firehose delivery streams (`firehose://NAME`), which need connector jars in the image (see README).
+Log lines go straight from the Python workers to `DIR/logs/*.jsonl` locally and to stdout in production (the
+TaskManager log, shipped to CloudWatch Logs); see `pipeline.logs.LogWriter`.
 To add a sink, extend `_sink`; to add an operator, chain it in `build_job`.
 """
 
@@ -130,7 +132,8 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     """Build (not run) the job; returns the `StreamExecutionEnvironment`.
 
     `source` is a file path or `kafka://BROKERS/TOPIC`; `out` a directory or `firehose://PREFIX` (then the
-    metrics stream is not written to disk: ship it from the TaskManagers' Flink metrics reporter instead).
+    metrics stream is not written to disk: ship it from the TaskManagers' Flink metrics reporter instead; and
+    log lines go to the workers' stdout).
     """
     from pyflink.common import Duration, Time, Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
@@ -139,7 +142,6 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     from pipeline.operators import (
         DLQ,
         LATE,
-        LOGS,
         DeduplicateOrders,
         EnrichOrders,
         EventTime,
@@ -161,10 +163,12 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     env.enable_checkpointing(config.checkpoint_interval_ms)
     env.get_config().set_auto_watermark_interval(config.watermark_interval_ms)
 
+    local = "://" not in out
     inst = Instrumentation(
-        metrics_dir=str(Path(out) / "metrics") if config.metrics and "://" not in out else None,
+        metrics_dir=str(Path(out) / "metrics") if config.metrics and local else None,
         flink_metrics=config.metrics,
         logs=config.logs,
+        logs_dir=str(Path(out) / "logs") if local else None,
         log_context=LogContext(environment=config.environment),
     )
     raw = _source(env, source)
@@ -194,10 +198,6 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     dlq = parsed.get_side_output(DLQ).union(
         validated.get_side_output(DLQ), deduped.get_side_output(DLQ), enriched.get_side_output(DLQ))
     _sink(dlq, out, "dlq")
-    if config.logs:
-        logs = parsed.get_side_output(LOGS).union(*(s.get_side_output(LOGS) for s in (
-            validated, deduped, enriched, sunk, audited, late)))
-        _sink(logs, out, "logs")
     return env
 
 

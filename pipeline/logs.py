@@ -4,13 +4,21 @@ Queries elsewhere depend on these names exactly (`order-trace` filters `order_id
 and groups by `error_type`, `slow-operators` groups by `operator` over `latency_ms`): add keys under `context`,
 never at the top level. `timestamp` is the record's event time, so a replay's logs line up with its metrics,
 stepped by one millisecond per operator so that a trace sorted by `@timestamp` reads in pipeline order.
+
+Lines leave the job the way a deployed service's logs do: each operator instance hands them to a `LogWriter`,
+which appends them, buffered, to its own `DIR/logs/<operator>-<subtask>-<pid>-<id>.jsonl` locally, or to the
+worker's stdout in production (the TaskManager log, which the Flink log config / CloudWatch agent ships to the
+log group). They never cross into the JVM as records: that round trip and Flink's file sink cost 2-3x the job.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from pipeline.orders import RecordError, iso_ms
 
@@ -67,3 +75,53 @@ def log_line(
     if dlq:
         line["dlq"] = True
     return json.dumps(line, separators=(",", ":"))
+
+
+class LogWriter:
+    """Buffered JSON-lines output of one operator instance: a file of its own, or stdout when `path` is None.
+
+    Lines are written in whole batches (every `max_lines` lines, or on the first line after `max_seconds`), so
+    a reader never sees half a line from a finished batch and stdout lines of two operators do not interleave.
+    `close()` writes what is left; the operator calls it from its own `close()`, before the job reports done.
+    """
+
+    def __init__(self, path: Path | None, *, max_lines: int = 1000, max_seconds: float = 5.0) -> None:
+        self.path = path
+        self.max_lines = max_lines
+        self.max_seconds = max_seconds
+        self.written = 0
+        self._buffer: list[str] = []
+        self._handle: TextIO | None = None
+        self._last_flush = time.monotonic()
+
+    def write(self, line: str) -> None:
+        """Buffer one line (no trailing newline); flushes when the batch is full or old."""
+        buffer = self._buffer
+        buffer.append(line)
+        if len(buffer) >= self.max_lines or time.monotonic() - self._last_flush > self.max_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered lines now."""
+        self._last_flush = time.monotonic()
+        if not self._buffer:
+            return
+        text = "\n".join(self._buffer) + "\n"
+        self.written += len(self._buffer)
+        self._buffer.clear()
+        if self.path is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("a", encoding="utf-8")
+        self._handle.write(text)
+        self._handle.flush()
+
+    def close(self) -> None:
+        """Write what is left and release the file."""
+        self.flush()
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None

@@ -2,8 +2,9 @@
 
 Each function is one logical operator of the guide (`parse`, `validate`, `dedup`, `enrich`, `sink`, `window`).
 Per record it: calls `orders`/`enrichment`, yields the record on or sends it to the DLQ side output, writes one
-log line to the logs side output, and counts RecordsIn/Out/Error both as Flink metrics (operator group) and in
-its `MinuteMetrics`, flushed to `DIR/metrics/` on close. To add an operator, subclass `Instrumented`.
+log line through its own `LogWriter` (a file under `DIR/logs/`, or stdout in production: never through Flink),
+and counts RecordsIn/Out/Error both as Flink metrics (operator group) and in its `MinuteMetrics`, flushed to
+`DIR/metrics/` on close. To add an operator, subclass `Instrumented`.
 
 Records between operators are plain dicts (pickled): the order's fields plus `event_ms` and `lat` (milliseconds
 spent so far, including the customer API's reported latency), so the sink can observe end-to-end latency.
@@ -34,7 +35,7 @@ from pyflink.datastream.functions import AggregateFunction
 from pyflink.datastream.state import StateTtlConfig, ValueStateDescriptor
 
 from pipeline.enrichment import CustomerCache, EnrichmentConfig, SimulatedCustomerApi
-from pipeline.logs import LogContext, log_line
+from pipeline.logs import LogContext, LogWriter, log_line
 from pipeline.metrics import Dims, MinuteMetrics
 from pipeline.orders import (
     Order,
@@ -47,19 +48,24 @@ from pipeline.orders import (
 )
 
 DLQ = OutputTag("dlq", Types.STRING())
-LOGS = OutputTag("logs", Types.STRING())
 LATE = OutputTag("late", Types.PICKLED_BYTE_ARRAY())
 
 
 @dataclass(frozen=True, slots=True)
 class Instrumentation:
-    """What the operators report: metrics (Flink's and the `metrics_dir` stream) and structured logs."""
+    """What the operators report: metrics (Flink's and the `metrics_dir` stream) and structured logs.
+
+    Logs go to one file per operator instance under `logs_dir`, or to stdout when `logs_dir` is None.
+    """
 
     metrics_dir: str | None = None
     flink_metrics: bool = True
     logs: bool = True
+    logs_dir: str | None = None
     log_context: LogContext = field(default_factory=LogContext)
     flush_interval_s: float = 30.0
+    log_flush_lines: int = 1000
+    log_flush_interval_s: float = 5.0
 
 
 class _Null:
@@ -76,7 +82,7 @@ _NULL = _Null()
 
 
 class Instrumented:
-    """Mixin: counters, the minute metrics buffer and log emission for one operator."""
+    """Mixin: counters, the minute metrics buffer and the log writer of one operator instance."""
 
     operator = ""
 
@@ -85,9 +91,15 @@ class Instrumented:
         self.clock_ms = 0  # the operator's event-time clock: latest event time seen
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        """Register Flink metrics under `operator=<name>` and start the minute buffer."""
+        """Register Flink metrics under `operator=<name>`, start the minute buffer and open the log writer."""
         self.subtask = runtime_context.get_index_of_this_subtask()
         self.minutes = MinuteMetrics() if self.inst.metrics_dir else None
+        self.log_writer: LogWriter | None = None
+        if self.inst.logs:
+            # One file per instance: several instances (and, locally, several operators) share one process.
+            path = (Path(self.inst.logs_dir) / f"{self._instance_name()}.jsonl" if self.inst.logs_dir else None)
+            self.log_writer = LogWriter(path, max_lines=self.inst.log_flush_lines,
+                                        max_seconds=self.inst.log_flush_interval_s)
         self.last_flush = time.monotonic()
         self.dims: Dims = (("Operator", self.operator),)
         if self.inst.flink_metrics:
@@ -100,14 +112,18 @@ class Instrumented:
             self.c_in = self.c_out = self.c_err = self.c_dlq = _NULL
 
     def close(self) -> None:
-        """Flush what the minute buffer still holds."""
+        """Flush what the minute buffer and the log writer still hold (before the job reports done)."""
         self.flush()
+        if self.log_writer is not None:
+            self.log_writer.close()
+
+    def _instance_name(self) -> str:
+        return f"{self.operator}-{self.subtask}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     def flush(self) -> None:
         """Append buffered datapoints to this subtask's file under `metrics_dir`."""
         if self.minutes is not None and self.inst.metrics_dir:
-            name = f"{self.operator}-{self.subtask}-{os.getpid()}-{uuid.uuid4().hex[:6]}.jsonl"
-            self.minutes.flush(Path(self.inst.metrics_dir) / name)
+            self.minutes.flush(Path(self.inst.metrics_dir) / f"{self._instance_name()}.jsonl")
         self.last_flush = time.monotonic()
 
     def tick(self, event_ms: int) -> None:
@@ -136,21 +152,21 @@ class Instrumented:
 
     def dead_letter(self, error: RecordError, *, raw: str, event_ms: int, order: dict[str, Any] | None,
                     latency_ms: float, context: dict[str, Any] | None = None) -> Iterator[Any]:
-        """Yield the DLQ record and its log line (`dlq: true`)."""
+        """Yield the DLQ record; write its log line (`dlq: true`)."""
         order_id = order.get("order_id") if order else None
         yield DLQ, json.dumps(dlq_record(error, raw=raw, event_ms=event_ms, order_id=order_id),
                               separators=(",", ":"))
-        if self.inst.logs:
-            yield LOGS, log_line(self.inst.log_context, event_ms=event_ms, operator=self.operator,
-                                 message=f"Order sent to DLQ: {error.message}", latency_ms=latency_ms,
-                                 order=order, error=error, dlq=True, context=context)
+        if self.log_writer is not None:
+            self.log_writer.write(log_line(self.inst.log_context, event_ms=event_ms, operator=self.operator,
+                                           message=f"Order sent to DLQ: {error.message}", latency_ms=latency_ms,
+                                           order=order, error=error, dlq=True, context=context))
 
     def logged(self, message: str, *, event_ms: int, order: dict[str, Any], latency_ms: float,
-               context: dict[str, Any] | None = None) -> Iterator[Any]:
-        """Yield one success log line (nothing when logs are off)."""
-        if self.inst.logs:
-            yield LOGS, log_line(self.inst.log_context, event_ms=event_ms, operator=self.operator,
-                                 message=message, latency_ms=latency_ms, order=order, context=context)
+               context: dict[str, Any] | None = None) -> None:
+        """Write one success log line (nothing when logs are off)."""
+        if self.log_writer is not None:
+            self.log_writer.write(log_line(self.inst.log_context, event_ms=event_ms, operator=self.operator,
+                                           message=message, latency_ms=latency_ms, order=order, context=context))
 
 
 def _ms_since(start: float) -> float:
@@ -185,7 +201,7 @@ class ParseOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         record["lat"] = latency
         self.counted(order.event_ms, out=True)
         yield record
-        yield from self.logged("Order parsed", event_ms=order.event_ms, order=record, latency_ms=latency)
+        self.logged("Order parsed", event_ms=order.event_ms, order=record, latency_ms=latency)
 
 
 def _ids(raw: str) -> dict[str, Any] | None:
@@ -221,7 +237,7 @@ class ValidateOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         record["lat"] += latency
         self.counted(event_ms, out=True)
         yield record
-        yield from self.logged("Order validated", event_ms=event_ms, order=record, latency_ms=latency)
+        self.logged("Order validated", event_ms=event_ms, order=record, latency_ms=latency)
 
 
 def _as_order(record: dict[str, Any]) -> Order:
@@ -292,7 +308,7 @@ class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[mis
         if self.minutes is not None:
             self.minutes.count("DuplicateRecordDetected", event_ms, 0)
         yield record
-        yield from self.logged("Order is new", event_ms=event_ms, order=record, latency_ms=latency)
+        self.logged("Order is new", event_ms=event_ms, order=record, latency_ms=latency)
 
 
 class EnrichOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
@@ -350,7 +366,7 @@ class EnrichOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         record["lat"] += latency
         self.counted(event_ms, out=True)
         yield record
-        yield from self.logged("Order enriched", event_ms=event_ms, order=record, latency_ms=latency,
+        self.logged("Order enriched", event_ms=event_ms, order=record, latency_ms=latency,
                                context=context)
 
 
@@ -382,7 +398,7 @@ class SinkOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         if self.minutes is not None:
             self.minutes.observe("ProcessingLatency", event_ms, total)
         yield line
-        yield from self.logged("Order processed successfully", event_ms=event_ms, order=record,
+        self.logged("Order processed successfully", event_ms=event_ms, order=record,
                                latency_ms=latency, context={"pipeline_latency_ms": round(total, 3)})
 
 
@@ -474,11 +490,11 @@ class WindowAudit(Instrumented, ProcessFunction):  # type: ignore[misc]
                 self.minutes.sample("WindowCompleteness", start_ms, 100.0)
         line = dict(result, window_start=iso_ms(start_ms), window_end=iso_ms(result["window_end"]))
         yield json.dumps(line, separators=(",", ":"))
-        if self.inst.logs:
-            yield LOGS, log_line(self.inst.log_context, event_ms=start_ms, operator="window",
-                                 message="Window emitted", latency_ms=0.0,
-                                 context={k: line[k] for k in ("currency", "window_start", "window_end",
-                                                               "orders", "revenue", "added", "firing")})
+        if self.log_writer is not None:
+            self.log_writer.write(log_line(
+                self.inst.log_context, event_ms=start_ms, operator="window", message="Window emitted",
+                latency_ms=0.0, context={k: line[k] for k in ("currency", "window_start", "window_end",
+                                                             "orders", "revenue", "added", "firing")}))
 
 
 class LateArrivals(Instrumented, ProcessFunction):  # type: ignore[misc]
@@ -502,8 +518,9 @@ class LateArrivals(Instrumented, ProcessFunction):  # type: ignore[misc]
         yield json.dumps({"order_id": record["order_id"], "event_time": iso_ms(event_ms),
                           "window_start": iso_ms(window_start), "currency": record["currency"]},
                          separators=(",", ":"))
-        if self.inst.logs:
-            yield LOGS, log_line(self.inst.log_context, event_ms=event_ms, operator="window",
-                                 message="Event later than the allowed lateness; left out of its window",
-                                 latency_ms=0.0, order=record, error_type="late_arrival", error_code="ERR-501",
-                                 context={"window_start": iso_ms(window_start)})
+        if self.log_writer is not None:
+            self.log_writer.write(log_line(
+                self.inst.log_context, event_ms=event_ms, operator="window",
+                message="Event later than the allowed lateness; left out of its window", latency_ms=0.0,
+                order=record, error_type="late_arrival", error_code="ERR-501",
+                context={"window_start": iso_ms(window_start)}))

@@ -70,6 +70,11 @@ class RecordingChat:
         """The input itself: with no workspace to ask, every user is taken at its word."""
         return user.strip() or None
 
+    async def group_members(self, handle: str) -> list[str] | None:
+        """The group itself as one member: with no workspace to ask, the record names who would be invited."""
+        handle = handle.strip().lstrip("@")
+        return [f"@{handle}"] if handle else None
+
     async def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
         """Record the invitations."""
         self.members.setdefault(channel_id, set()).update(user_ids)

@@ -131,6 +131,8 @@ class SlackChat:
         self._history_depth = history_depth
         # conversations.list is slow and tightly rate limited; names rarely move, so remember them.
         self._channel_ids: dict[str, str] = {}
+        # Teams change rarely and usergroups.list is tier-2 rate limited: one read per process.
+        self._groups: dict[str, list[str]] | None = None
         self._with_private = True
 
     async def create_channel(self, name: str) -> Channel:
@@ -186,6 +188,14 @@ class SlackChat:
             "conversations.setPurpose",
             self._client.conversations_setPurpose(channel=channel_id, purpose=_cut(purpose, TOPIC_MAX)),
         )
+
+    async def group_members(self, handle: str) -> list[str] | None:
+        """Members of the user group `handle` (usergroups.list, cached for the process); None if there is none."""
+        handle = handle.strip().lstrip("@")
+        if self._groups is None:
+            data = await self._call("usergroups.list", self._client.usergroups_list(include_users=True))
+            self._groups = {g.get("handle", ""): list(g.get("users") or []) for g in data.get("usergroups", [])}
+        return self._groups.get(handle)
 
     async def resolve_user(self, user: str) -> str | None:
         """A user id (`U…`/`W…` or a `<@U…>` mention as is, an email looked up); None if unknown."""

@@ -51,6 +51,9 @@ class ChatOps(Protocol):
     async def resolve_user(self, user: str) -> str | None:
         """A Slack user id for `user` (an id is returned as is, an email is looked up); None if unknown."""
 
+    async def group_members(self, handle: str) -> list[str] | None:
+        """Member ids of the user group with this handle (`flink-oncall` or `@flink-oncall`); None if none."""
+
     async def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
         """Invite users; users already in the channel are not an error."""
 

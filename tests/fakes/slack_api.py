@@ -170,6 +170,7 @@ class FakeSlack:
         with self._lock:
             self.users: dict[str, FakeUser] = {}
             self.channels: dict[str, FakeChannel] = {}  # by id
+            self.usergroups: dict[str, list[str]] = {}  # handle -> member ids
             self.calls: list[tuple[str, dict[str, Any]]] = []
             self.latency = 0.0
             self.missing_scopes: set[str] = set()  # e.g. {"groups:read"}: private channels cannot be listed
@@ -187,6 +188,11 @@ class FakeSlack:
             user = FakeUser(user_id, name, email, real_name)
             self.users[user_id] = user
             return user
+
+    def add_usergroup(self, handle: str, members: list[str]) -> None:
+        """Create a user group (`@handle`) with these members."""
+        with self._lock:
+            self.usergroups[handle] = list(members)
 
     def add_channel(self, name: str, *, members: tuple[str, ...] = (), archived: bool = False) -> FakeChannel:
         """Create a channel directly (not through the API); the bot is always a member."""
@@ -510,6 +516,18 @@ class FakeSlack:
                     "type": kind}
         channel.bookmarks.append(bookmark)
         return {"bookmark": bookmark}
+
+    def _m_usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        include_users = _truthy(args.get("include_users"))
+        groups = []
+        for index, (handle, members) in enumerate(sorted(self.usergroups.items()), start=1):
+            group: dict[str, Any] = {
+                "id": f"S{index:08d}", "handle": handle, "name": handle, "user_count": len(members),
+            }
+            if include_users:
+                group["users"] = list(members)
+            groups.append(group)
+        return {"usergroups": groups}
 
     def _m_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email") or "").lower()

@@ -46,11 +46,15 @@ async def test_critical_alarm_opens_channel_pages_and_posts_runbook(
     make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
 ) -> None:
     """A CRITICAL alarm yields exactly one channel, one page, the summary and the runbook."""
+    fake_slack.add_usergroup("flink-oncall", ["W00CAROL01"])  # the runbook invites @flink-oncall
     async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
         incident = await open_critical(bot)
         assert fake_slack.channel_names().count(CHANNEL) == 1
         assert incident["channel"] == CHANNEL and incident["channel_id"]
-        assert {"U00ALICE01", "U00BOB0001"} <= fake_slack.members(CHANNEL)
+        assert {"U00ALICE01", "U00BOB0001", "W00CAROL01"} <= fake_slack.members(CHANNEL)
+        detail = await bot.incident(incident["id"])
+        [invite] = [e for e in detail["timeline"] if e["summary"].startswith("Invited")]
+        assert invite["data"]["unknown"] == ["data-platform"]  # no such group in this workspace: said, not hidden
         assert "CRITICAL" in fake_slack.topic(CHANNEL)
         assert {b["title"] for b in fake_slack.bookmarks(CHANNEL)} >= {"Alarm", "Dashboard"}
         posted = texts(fake_slack, CHANNEL)
