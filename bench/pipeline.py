@@ -6,11 +6,14 @@ first takes the JVM and Python worker start-up out of the figures; each figure s
 per-job start-up, measured on a 50-order run and reported beside it.
 
     .venv/bin/python bench/pipeline.py [--orders 10000] [--repeat 1]
+
+With --repeat N the configurations run in N interleaved rounds and each figure is the median.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -41,11 +44,15 @@ def main() -> None:
         "metrics": JobConfig(checkpoint_interval_ms=1000, metrics=True, logs=False),
         "metrics+logs": JobConfig(checkpoint_interval_ms=1000, metrics=True, logs=True),
     }
-    seconds: dict[str, float] = {}
-    for name, config in configs.items():
-        runs = [run_job(source, work / f"{name}-{i}", config=config).seconds for i in range(args.repeat)]
-        seconds[name] = statistics.median(runs)
-    print(f"pipeline bench: {args.orders} orders, parallelism 1, per-job start-up ≈ {overhead:.1f} s")
+    runs: dict[str, list[float]] = {name: [] for name in configs}
+    # Rounds interleave the configurations so that a shared machine's load drift hits each of them alike.
+    for i in range(args.repeat):
+        for name, config in configs.items():
+            runs[name].append(run_job(source, work / f"{name}-{i}", config=config).seconds)
+    seconds = {name: statistics.median(times) for name, times in runs.items()}
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"pipeline bench: {args.orders} orders, parallelism 1, per-job start-up ≈ {overhead:.1f} s, "
+          f"median of {args.repeat}, load average {load} on {os.cpu_count()} CPUs")
     for name, secs in seconds.items():
         net = max(secs - overhead, 1e-9)
         print(f"  {name:13s} {secs:6.1f} s  {args.orders / secs:7.0f} records/s "

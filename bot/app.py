@@ -56,6 +56,7 @@ def build_playbook(settings: Settings) -> Playbook:
     responders = {Severity.CRITICAL: settings.slack_responders_critical, Severity.HIGH: settings.slack_responders_high}
     policy = ResponsePolicy(
         reopen_window=settings.reopen_window, ack_timeout=settings.ack_timeout,
+        investigate_timeout=settings.investigate_timeout,
         unknown_alarm_severity=Severity(settings.unknown_alarm_severity), alerts_channel=settings.slack_alerts_channel,
         responders=responders, dashboard_prefix=settings.dashboard_prefix,
         log_groups=tuple(settings.log_groups), default_region=settings.aws_region,

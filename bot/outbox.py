@@ -409,14 +409,17 @@ class Relay:
         policy = self.playbook.policy
         minutes = (utcnow() - incident.opened_at).total_seconds() / 60
         responders = await self._user_ids(policy.responders.get(Severity(incident.severity), ()))
-        message = messages.ack_reminder(incident, responders=responders, minutes=minutes)
+        wait = self.playbook.response_time(Severity(incident.severity)) or timedelta(0)
+        hours = wait / timedelta(hours=1)
+        target = f"{hours:g} h" if hours >= 1 else f"{wait.total_seconds() / 60:.0f} min"
+        message = messages.ack_reminder(incident, responders=responders, minutes=minutes, target=target)
         channel = await self._post(step, incident, response.INCIDENT_CHANNEL, message)
         if channel != policy.alerts_channel:
             await self._post(step, incident, response.ALERTS_CHANNEL, message, key_suffix=":alerts")
         round_ = int(step.payload.get("round", 1))
         follow_up = []
         if round_ < policy.ack_reminders:
-            follow_up.append(response.reminder(incident, playbook=self.playbook, now=utcnow(), round_=round_ + 1))
+            follow_up += response.reminder(incident, playbook=self.playbook, now=utcnow(), round_=round_ + 1)
         done = self._posted(f"not acknowledged after {minutes:.0f} min: reminder #{round_}", channel, message)
         done.kind, done.follow_up = "reminder", follow_up
         return done

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     unknown_alarm_severity: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"] = "HIGH"
     reopen_window: timedelta = timedelta(minutes=30)
     ack_timeout: timedelta = timedelta(minutes=5)
+    investigate_timeout: timedelta = timedelta(hours=1)
     runbooks_dir: Path = Field(default_factory=lambda: _data_dir("runbooks"))
     queries_dir: Path = Field(default_factory=lambda: _data_dir("queries"))
     runbook_base_url: str = ""
@@ -86,7 +87,8 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("reopen_window", "ack_timeout", "query_timeout", "sns_cert_timeout", mode="before")
+    @field_validator("reopen_window", "ack_timeout", "investigate_timeout", "query_timeout", "sns_cert_timeout",
+                     mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

@@ -155,6 +155,7 @@ def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None) -> Mess
     if runbook:
         blocks += sections(runbook)
     if severity is Severity.HIGH:
+        blocks.append(incident_buttons(incident.id, dlq=False))
         blocks.append(
             context(
                 f"Investigate within 1 hour. Needs hands now? `/incident declare {incident.title}` "
@@ -187,12 +188,13 @@ def acknowledged(incident: Incident, *, by: str | None) -> Message:
     return Message(text=text, blocks=[section(text)])
 
 
-def ack_reminder(incident: Incident, *, responders: Sequence[str], minutes: float) -> Message:
-    """CRITICAL not acknowledged within the response time."""
+def ack_reminder(incident: Incident, *, responders: Sequence[str], minutes: float, target: str) -> Message:
+    """An incident not acknowledged within its severity's response time (`target`, e.g. "5 min")."""
     who = mention(responders) or "<!here>"
     text = (
-        f":alarm_clock: {who} incident #{incident.id} *{incident.title}* is CRITICAL and still not acknowledged "
-        f"after {minutes:.0f} min (target: 5 min). Press *Acknowledge* or run `/incident ack`."
+        f":alarm_clock: {who} incident #{incident.id} *{incident.title}* is {incident.severity} and still not "
+        f"acknowledged after {minutes:.0f} min (target: {target}). Press *Acknowledge* or run "
+        f"`/incident ack {incident.id}`."
     )
     return Message(text=text, blocks=[section(text), incident_buttons(incident.id, dlq=False)])
 

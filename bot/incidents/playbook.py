@@ -21,6 +21,7 @@ class ResponsePolicy:
 
     reopen_window: timedelta = timedelta(minutes=30)
     ack_timeout: timedelta = timedelta(minutes=5)
+    investigate_timeout: timedelta = timedelta(hours=1)
     ack_reminders: int = 3
     unknown_alarm_severity: Severity = Severity.HIGH
     alerts_channel: str = "#alerts"
@@ -68,6 +69,11 @@ class Playbook:
             if entry is None:
                 raise
             return self.runbooks.render(None, context)
+
+    def response_time(self, severity: Severity) -> timedelta | None:
+        """How long an incident of this severity may stay unacknowledged before a reminder (None: never)."""
+        times = {Severity.CRITICAL: self.policy.ack_timeout, Severity.HIGH: self.policy.investigate_timeout}
+        return times.get(severity)
 
     def runbook_url(self, entry: CatalogEntry | None, incident_id: int) -> str:
         """Where a person reads the runbook: the configured base URL, else the bot's own API."""

@@ -87,7 +87,8 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
     responders = [*policy.responders.get(severity, ()), *(entry.invite if entry else ())]
     if not severity.opens_channel:
         mention = _unique(policy.responders.get(severity, ())) if severity is Severity.HIGH else []
-        return [step(incident, CHAT, "post_alert", {"mention": mention}, now=now)]
+        return [step(incident, CHAT, "post_alert", {"mention": mention}, now=now),
+                *reminder(incident, playbook=playbook, now=now, round_=1)]
 
     links = playbook.context(event, incident_id=incident.id, channel=incident.channel_name)["links"]
 
@@ -114,7 +115,7 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
         for title, link in console.items() if link
     ]
     plan += queries(incident, event, entry, now=now, target=INCIDENT_CHANNEL)
-    plan.append(reminder(incident, playbook=playbook, now=now, round_=1))
+    plan += reminder(incident, playbook=playbook, now=now, round_=1)
     return plan
 
 
@@ -127,7 +128,7 @@ def on_reopen(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now:
         page(incident, "trigger", now=now, event=event),
         post(incident, INCIDENT_CHANNEL, messages.reopened(incident, event), now=now, note="reopen posted"),
         step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
-        reminder(incident, playbook=playbook, now=now, round_=1),
+        *reminder(incident, playbook=playbook, now=now, round_=1),
     ]
 
 
@@ -182,10 +183,13 @@ def queries(incident: Incident, event: AlarmEvent, entry: CatalogEntry | None, *
     ]
 
 
-def reminder(incident: Incident, *, playbook: Playbook, now: datetime, round_: int) -> OutboxMessage:
-    """Nudge the channel and on-call if a CRITICAL incident is not acknowledged within the response time."""
-    return step(incident, REMINDER, "ack_reminder", {"round": round_}, now=now,
-                run_after=now + playbook.policy.ack_timeout)
+def reminder(incident: Incident, *, playbook: Playbook, now: datetime, round_: int) -> list[OutboxMessage]:
+    """Nudge responders if the incident is not acknowledged within its severity's response time (CRITICAL 5 min,
+    HIGH 1 h); nothing for MEDIUM and LOW."""
+    wait = playbook.response_time(Severity(incident.severity))
+    if wait is None:
+        return []
+    return [step(incident, REMINDER, "ack_reminder", {"round": round_}, now=now, run_after=now + wait)]
 
 
 def topic(incident: Incident) -> str:

@@ -192,6 +192,26 @@ async def test_unacknowledged_critical_is_reminded(
         assert len([t for t in texts(fake_slack, "alerts") if "not acknowledged" in t]) == 3
 
 
+async def test_unacknowledged_high_is_reminded_in_alerts(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """A HIGH incident still open after INVESTIGATE_TIMEOUT is raised again in the alerts channel."""
+    import asyncio
+
+    settings = wired(fake_slack, fake_pagerduty, investigate_timeout=timedelta(seconds=0.3),
+                     slack_responders_high=["carol@example.com"])
+    async with make_bot(**settings) as bot:
+        await bot.deliver(metric_alarm("orders-pipeline-ConsumerLagHigh", metric="consumer_lag_records",
+                                       threshold=50000, value=72000, at=T0), topic=HIGH_TOPIC)
+        await bot.settle(horizon=0)
+        await asyncio.sleep(0.4)
+        await bot.drain()
+        reminders = [t for t in texts(fake_slack, "alerts") if "not acknowledged" in t]
+        assert reminders
+        assert "<@W00CAROL01>" in reminders[0]
+        assert "is HIGH and still not acknowledged" in reminders[0]
+
+
 async def test_record_only_without_credentials(make_bot: BotFactory) -> None:
     """Without Slack or PagerDuty credentials every would-be message is on the timeline and paging says so."""
     async with make_bot() as bot:
