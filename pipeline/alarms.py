@@ -10,29 +10,15 @@ Importable without pyflink or boto3: `deploy_alarms` takes any client with `put_
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
+from bot.alarms.catalog import AlarmCatalog
 from pipeline.metrics import NAMESPACE
 
 DEFAULT_PREFIX = "orders-pipeline-"
 DEFAULT_ACCOUNT = "123456789012"
-REGION_NAMES = {
-    "us-east-1": "US East (N. Virginia)",
-    "us-east-2": "US East (Ohio)",
-    "us-west-1": "US West (N. California)",
-    "us-west-2": "US West (Oregon)",
-    "eu-west-1": "EU (Ireland)",
-    "eu-central-1": "EU (Frankfurt)",
-    "eu-south-1": "EU (Milan)",
-    "ap-southeast-1": "Asia Pacific (Singapore)",
-    "ap-northeast-1": "Asia Pacific (Tokyo)",
-}
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,29 +137,17 @@ def deploy_alarms(client: MetricAlarmClient, requests: list[dict[str, Any]]) -> 
 
 
 def lint_alarms(runbooks_dir: Path) -> list[str]:
-    """One problem per line: an alarm without `runbooks/<Name>.md`, or whose front matter disagrees."""
+    """One problem per line: an alarm without `runbooks/<Name>.md`, or whose runbook gives another severity."""
+    catalog, _ = AlarmCatalog.scan(Path(runbooks_dir))  # malformed runbooks are the runbook lint's to report
+    entries = {entry.key: entry for entry in catalog.entries}
     problems: list[str] = []
     for spec in ALARMS:
+        entry = entries.get(spec.name)
         path = Path(runbooks_dir) / f"{spec.name}.md"
-        if not path.is_file():
-            problems.append(f"{spec.name}: no runbook {path}")
-            continue
-        match = _FRONT_MATTER.match(path.read_text(encoding="utf-8"))
-        if not match:
-            problems.append(f"{spec.name}: {path.name} has no YAML front matter")
-            continue
-        try:
-            meta = yaml.safe_load(match.group(1) or "") or {}
-        except yaml.YAMLError:
-            problems.append(f"{spec.name}: {path.name} front matter is not valid YAML")
-            continue
-        if not isinstance(meta, dict):
-            problems.append(f"{spec.name}: {path.name} front matter is not a mapping")
-            continue
-        if meta.get("alarm") != spec.name:
-            problems.append(f"{spec.name}: {path.name} says alarm: {meta.get('alarm')!r}, expected {spec.name!r}")
-        severity = str(meta.get("severity", "")).upper()
-        if severity != spec.severity:
-            problems.append(f"{spec.name}: {path.name} says severity: {meta.get('severity')!r}, "
-                            f"the alarm is {spec.severity}")
+        if entry is None:
+            problems.append(f"{spec.name}: no runbook {path}" if not path.is_file()
+                            else f"{spec.name}: runbook {path} is not valid (the runbook lint says why)")
+        elif entry.severity != spec.severity:
+            problems.append(f"{spec.name}: {entry.runbook.name} says severity {entry.severity}, the alarm is "
+                            f"{spec.severity}")
     return problems

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.alarms.context import REGION_NAMES
 from bot.sns.signing import SnsSigner
 from bot.sns.signing import body as envelope_body
 from pipeline.alarms import (
     ALARMS,
     DEFAULT_ACCOUNT,
     DEFAULT_PREFIX,
-    REGION_NAMES,
     AlarmSpec,
     alarm_name,
     description,

@@ -113,9 +113,11 @@ def test_dashboard_queries_come_from_query_files_with_a_fallback(tmp_path: Path)
 def test_lint_accepts_matching_runbooks_and_names_mismatches(tmp_path: Path) -> None:
     """Every alarm needs runbooks/<Name>.md whose front matter has the same alarm and severity."""
     for spec in ALARMS:
-        (tmp_path / f"{spec.name}.md").write_text(f"---\nalarm: {spec.name}\nseverity: {spec.severity}\n---\n# x\n")
+        (tmp_path / f"{spec.name}.md").write_text(
+            f"---\nalarm: {spec.name}\ntitle: x\nseverity: {spec.severity}\nqueries: []\ninvite: []\n"
+            "dashboard: Health\n---\n# x\n")
     assert lint_alarms(tmp_path) == []
-    (tmp_path / "DLQSpike.md").write_text("---\nalarm: DLQSpike\nseverity: HIGH\n---\n")
+    (tmp_path / "DLQSpike.md").write_text("---\nalarm: DLQSpike\ntitle: x\nseverity: HIGH\ndashboard: Health\n---\n")
     (tmp_path / "KafkaBrokerDown.md").unlink()
     problems = lint_alarms(tmp_path)
     assert len(problems) == 2
