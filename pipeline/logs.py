@@ -16,11 +16,22 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from pipeline.orders import RecordError, iso_ms
+
+_encode: Callable[[Any], str]
+try:
+    # orjson comes with apache-flink (through apache-beam): ~10x json.dumps, which was half a line's cost.
+    import orjson
+
+    def _encode(line: Any) -> str:
+        return orjson.dumps(line).decode()
+except ImportError:  # pragma: no cover - the pure modules also run without pyflink installed
+    _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 OPERATORS = ("parse", "validate", "dedup", "enrich", "sink", "window")
 LOGGER = "order_processor"
@@ -74,7 +85,7 @@ def log_line(
     }
     if dlq:
         line["dlq"] = True
-    return json.dumps(line, separators=(",", ":"))
+    return _encode(line)
 
 
 class LogWriter:

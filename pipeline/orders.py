@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 REQUIRED_FIELDS = ("order_id", "customer_id", "amount", "currency", "event_time")
@@ -120,8 +121,13 @@ def event_time_hint(raw: str) -> int | None:
 
 def iso_ms(epoch_ms: int) -> str:
     """Epoch milliseconds → `2025-01-13T10:30:45.123Z`."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    return f"{_iso_second(epoch_ms // 1000)}{epoch_ms % 1000:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(epoch_s: int) -> str:
+    # Every log line and datum formats a timestamp; records arrive in near time order, so seconds repeat.
+    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
 
 def dlq_record(error: RecordError, *, raw: str, event_ms: int | None, order_id: str | None) -> dict[str, Any]:
     """The dead-letter record: why it failed, where, and the raw input so it can be replayed after a fix."""

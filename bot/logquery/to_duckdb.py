@@ -1,8 +1,11 @@
-"""Generator: `ast.Query` → one DuckDB SQL statement over JSON-lines files (`read_ndjson_objects`).
+"""Generator: `ast.Query` → one DuckDB SQL statement over JSON-lines files.
 
-Each command becomes a CTE stage. Log fields are read lazily: the first reference to a field adds a JSON-path
-extraction to the base stage. Fields stay VARCHAR (missing or mistyped values are NULL, never an error) and
-are cast where an operator needs a type, through the `li_*` macros in `MACROS` (create them on the connection
+Each command becomes a CTE stage. Log fields are read lazily: the first reference to a field adds it to the base
+stage, written last. That stage reads only the top-level keys the query uses (`read_json` with `columns`), or,
+when the query needs the whole line (`@message`), whole objects with one multi-path extraction per line
+(`read_ndjson_objects`); both give the same values, bar the spelling of exponent-form numbers (`1e-07` and
+`1e-7`). Fields stay VARCHAR (missing or mistyped values are NULL, never an error) and are cast where an
+operator needs a type, through the `li_*` macros in `MACROS` (create them on the connection
 first). To support another function, add an entry to `_FUNCTIONS` or `_AGGREGATES`; to support a command, add
 a handler to `_COMMANDS`. Anything absent from those tables raises UnsupportedQuery naming it and where.
 """
@@ -163,11 +166,11 @@ class _Generator:
         return self._projected_base(names, keys)
 
     def _projected_base(self, names: list[str], keys: dict[str, bool]) -> str:
-        # read_json parses each line once and converts only the listed top-level keys: about 1.5x less CPU than
+        # read_json parses each line once and converts only the listed top-level keys: ~1.35x less CPU than
         # reading whole objects and extracting paths from them. VARCHAR takes any JSON value (objects come back
         # as JSON text, JSON null as NULL), so a mistyped field is text, never an error; keys holding objects we
-        # walk into are read as JSON. `records = true` because auto-detection, on a file whose first lines are
-        # arrays or scalars, would read each whole line into every column.
+        # walk into are read as JSON. `records = true` because auto-detection may otherwise read each whole line
+        # into the column when only one key is projected (`stats count() by bin(5m)` reads just the timestamp).
         def value(name: str) -> str:
             key, _, rest = name.partition(".")
             if rest:

@@ -8,21 +8,27 @@ import pytest
 from bot.errors import QueryError, UnsupportedQuery
 from bot.logquery import MACROS, parse, to_duckdb
 
-BASE = ("WITH s0 AS (\n  SELECT CASE WHEN ends_with(v[1], 'Z') THEN TRY_CAST(v[1] AS TIMESTAMP) "
+# Queries that need @message (the whole line) read objects and extract every field from them at once.
+RAW_BASE = ("WITH s0 AS (\n  SELECT CASE WHEN ends_with(v[1], 'Z') THEN TRY_CAST(v[1] AS TIMESTAMP) "
         "ELSE CAST(TRY_CAST(v[1] AS TIMESTAMPTZ) AS TIMESTAMP) END AS t, CAST(json AS VARCHAR) AS m, v[2] AS f1\n"
         "  FROM (SELECT *, json_extract_string(json, ['$.\"timestamp\"', '{path}']) AS v "
         "FROM read_ndjson_objects('logs/*.jsonl', ignore_errors = true))\n)")
+# The others project only the top-level keys they use: VARCHAR, or JSON for keys they walk into.
+BASE = ("WITH s0 AS (\n  SELECT CASE WHEN ends_with(\"timestamp\", 'Z') THEN TRY_CAST(\"timestamp\" AS TIMESTAMP) "
+        "ELSE CAST(TRY_CAST(\"timestamp\" AS TIMESTAMPTZ) AS TIMESTAMP) END AS t, {column} AS f1\n"
+        "  FROM read_json('logs/*.jsonl', format = 'newline_delimited', records = true, "
+        "columns = {{'timestamp': 'VARCHAR', {key}}}, ignore_errors = true)\n)")
 
 GOLDEN = [
     (
         'filter order_id = "ORD-1" | sort @timestamp asc',
-        BASE.format(path='$."order_id"')
+        RAW_BASE.format(path='$."order_id"')
         + ",\ns1 AS (\n  SELECT * FROM s0 WHERE (f1 = 'ORD-1')\n)\n"
         'SELECT t AS "@timestamp", m AS "@message"\nFROM s1\nORDER BY t ASC NULLS LAST\nLIMIT 10000',
     ),
     (
         "stats count() as n by error_type | sort n desc",
-        BASE.format(path='$."error_type"')
+        BASE.format(column='"error_type"', key="'error_type': 'VARCHAR'")
         + ",\ns1 AS (\n  SELECT f1 AS c1, count(*) AS c2 FROM s0 GROUP BY ALL\n)\n"
         'SELECT c1 AS "error_type", c2 AS "n"\nFROM s1\nORDER BY c2 DESC NULLS LAST, '
         # ties fall back to the group key, in natural order
@@ -31,7 +37,7 @@ GOLDEN = [
     ),
     (
         "filter latency_ms > 0 | stats pct(latency_ms, 95) by bin(5m)",
-        BASE.format(path='$."latency_ms"')
+        BASE.format(column='"latency_ms"', key="'latency_ms': 'VARCHAR'")
         + ",\ns1 AS (\n  SELECT * FROM s0 WHERE (li_num(f1) > 0)\n),\n"
         "s2 AS (\n  SELECT make_timestamp(CAST(floor(epoch_us(t) / 300000000) * 300000000 AS BIGINT)) AS c1, "
         "quantile_disc(li_num(f1), 0.95) AS c2 FROM s1 GROUP BY ALL\n)\n"
@@ -39,7 +45,7 @@ GOLDEN = [
     ),
     (
         "fields context.cache_hit as hit | filter hit = true | limit 5",
-        BASE.format(path='$."context"."cache_hit"')
+        BASE.format(column="json_extract_string(\"context\", '$.\"cache_hit\"')", key="'context': 'JSON'")
         + ",\ns1 AS (\n  SELECT * FROM s0 WHERE (li_bool(f1) = true)\n),\n"
         "s2 AS (\n  SELECT * FROM s1 ORDER BY t DESC NULLS LAST LIMIT 5\n)\n"
         'SELECT f1 AS "hit"\nFROM s2\nORDER BY t DESC NULLS LAST\nLIMIT 10000',
