@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.alarms.bodies import anomaly
 from tests.support.alarms import HIGH_TOPIC, composite_alarm, metric_alarm
 from tests.support.app import BotFactory
 
@@ -157,17 +158,21 @@ async def test_high_alarm_has_no_channel(make_bot: BotFactory) -> None:
 
 
 async def test_every_alarm_kind_is_accepted(make_bot: BotFactory) -> None:
-    """AWS's metric and metric-math examples and a composite alarm each open an incident."""
+    """AWS's metric and metric-math examples, an anomaly-detection band and a composite alarm each open one."""
     async with make_bot() as bot:
         for path in sorted(CW.glob("*.json")):
             body = json.loads(path.read_text())
             body["AlarmName"] = body["AlarmArn"] = f"example-{path.stem}"
             answer = await bot.deliver(body)
             assert answer.json()["outcome"] == "opened", path.name
+        band = anomaly(json.loads((CW / "metric-math-alarm.json").read_text()))
+        band["AlarmName"] = band["AlarmArn"] = "example-anomaly-band"
+        assert (await bot.deliver(band)).json()["outcome"] == "opened"
         answer = await bot.deliver(composite_alarm(at=T0))
         assert answer.json()["outcome"] == "opened"
         names = {i["alarm_name"] for i in await bot.incidents()}
-        assert names == {"example-metric-alarm", "example-metric-math-alarm", "orders-pipeline-DataLossComposite"}
+        assert names == {"example-metric-alarm", "example-metric-math-alarm", "example-anomaly-band",
+                         "orders-pipeline-DataLossComposite"}
 
 
 async def test_non_alarm_notification_is_accepted_once(make_bot: BotFactory) -> None:
