@@ -255,3 +255,49 @@ async def test_incident_channel_gets_the_dlq_breakdown_with_its_hint(
         detail = await bot.incident(incident["id"])
         headlines = [e["summary"] for e in detail["timeline"] if e["kind"] == "query"]
         assert any(h.startswith("dlq-breakdown: parse_error 90 (90%)") for h in headlines), headlines
+
+
+async def test_taken_channel_name_gets_a_suffix(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """When someone already has the incident channel name, the bot takes `<name>-2` and leaves theirs alone."""
+    fake_slack.add_channel(CHANNEL)
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        incident = await open_critical(bot)
+        assert incident["channel"] == f"{CHANNEL}-2"
+        assert texts(fake_slack, CHANNEL) == []  # the stranger's channel is left alone
+        assert any(t.startswith("Runbook:") for t in texts(fake_slack, f"{CHANNEL}-2"))
+
+
+async def test_acknowledge_button_acknowledges_the_page_and_stops_reminders(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """Pressing Acknowledge in Slack acknowledges the PagerDuty incident and the channel hears it once."""
+    import asyncio
+
+    from tests.slack.client import SIGNING_SECRET, SlackUser
+
+    settings = wired(fake_slack, fake_pagerduty, slack_signing_secret=SIGNING_SECRET,
+                     ack_timeout=timedelta(seconds=1.5))
+    async with make_bot(**settings) as bot:
+        await bot.deliver(metric_alarm(at=T0))
+        await bot.settle(horizon=0.5)  # everything but the reminder
+        [incident] = await bot.incidents()
+        channel = fake_slack.channel(CHANNEL)
+        assert channel is not None
+        alice = SlackUser(bot=bot, fake=fake_slack, user_id="U00ALICE01", channel_id=channel.id)
+        answer, _ = await alice.click("incident_acknowledge", str(incident["id"]))
+        assert answer.status_code == 200
+        for _ in range(100):  # Bolt finishes the listener after the ack
+            if (await bot.incident(incident["id"]))["status"] == "acknowledged":
+                break
+            await asyncio.sleep(0.02)
+        await bot.settle(horizon=0.5)
+        assert fake_pagerduty.incident(f"incident-bot/{incident['id']}").status == "acknowledged"
+        posted = texts(fake_slack, CHANNEL)
+        assert sum("acknowledged by <@U00ALICE01>" in t for t in posted) == 1
+        await asyncio.sleep(1.6)  # past ACK_TIMEOUT: the reminder runs, sees the acknowledgement, stays quiet
+        await bot.drain()
+        assert not any("not acknowledged" in t for t in texts(fake_slack, CHANNEL))
+        detail = await bot.incident(incident["id"])
+        assert any(e["summary"] == "Reminder skipped: incident is acknowledged" for e in detail["timeline"])
