@@ -121,6 +121,22 @@ class MinuteMetrics:
         self._counts: dict[tuple[str, Dims, int], float] = {}
         self._samples: dict[tuple[str, Dims, int], Stat] = {}
         self._observed: dict[tuple[str, Dims, int], Counter[float]] = {}
+        self._flows: dict[tuple[Dims, int], list[int]] = {}
+
+    def flow(self, event_ms: int, dims: Dims, *, out: bool, error: bool) -> None:
+        """One record through an operator: RecordsIn, RecordsOut or RecordsError (+ DLQRecordCount) by `dims`.
+
+        The same datums as four `count` calls, at a quarter of the cost: every operator calls this per record.
+        """
+        key = (dims, event_ms - event_ms % 60_000)
+        row = self._flows.get(key)
+        if row is None:
+            row = self._flows[key] = [0, 0, 0]
+        row[0] += 1
+        if out:
+            row[1] += 1
+        if error:
+            row[2] += 1
 
     def count(self, name: str, event_ms: int, n: float = 1, dims: Dims = ()) -> None:
         """Count `n` occurrences (0 makes the datapoint exist, so a quiet minute reads 0, not missing)."""
@@ -145,6 +161,12 @@ class MinuteMetrics:
 
     def datums(self) -> Iterator[dict[str, Any]]:
         """Everything measured so far as `MetricDatum` dicts."""
+        for (dims, minute), (n_in, n_out, n_error) in self._flows.items():
+            self.count("RecordsIn", minute, n_in, dims)
+            self.count("RecordsOut", minute, n_out, dims)
+            self.count("RecordsError", minute, n_error, dims)
+            self.count("DLQRecordCount", minute, n_error)
+        self._flows.clear()
         for (name, dims, minute), n in self._counts.items():
             yield _datum(name, dims, minute, Value=float(n))
         for (name, dims, minute), stat in self._samples.items():
@@ -168,6 +190,7 @@ class MinuteMetrics:
         self._counts.clear()
         self._samples.clear()
         self._observed.clear()
+        self._flows.clear()
         return len(lines)
 
 

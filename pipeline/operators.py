@@ -143,10 +143,7 @@ class Instrumented:
             self.c_dlq.inc()
         m = self.minutes
         if m is not None:
-            m.count("RecordsIn", event_ms, 1, self.dims)
-            m.count("RecordsOut", event_ms, 1 if out else 0, self.dims)
-            m.count("RecordsError", event_ms, 0 if error is None else 1, self.dims)
-            m.count("DLQRecordCount", event_ms, 0 if error is None else 1)
+            m.flow(event_ms, self.dims, out=out, error=error is not None)
             if error is not None:
                 m.count("DLQRecordCount", event_ms, 1, (("ErrorType", error.error_type),))
 
