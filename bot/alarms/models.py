@@ -109,6 +109,11 @@ class AlarmEvent:
         return timedelta(seconds=(self.period or 300) * periods)
 
     @property
+    def query_span(self) -> timedelta:
+        """How far back triage queries look: the evaluation window plus a margin, so the run-up shows too."""
+        return self.evaluation_window + QUERY_MARGIN
+
+    @property
     def subject_metric(self) -> str:
         """The metric a person would name for this alarm, or its rule for a composite."""
         if self.metric_name:
@@ -119,6 +124,7 @@ class AlarmEvent:
         return self.alarm_rule or self.alarm_name
 
 
+QUERY_MARGIN = timedelta(minutes=5)
 _DATAPOINT = re.compile(r"\[\s*(-?[0-9][0-9.eE+-]*)\s*\(")
 _ARN_REGION = re.compile(r"^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.alarms.catalog import CatalogEntry
@@ -175,7 +175,7 @@ def queries(incident: Incident, event: AlarmEvent, entry: CatalogEntry | None, *
     if entry is None:
         return []
     end = event.state_change_time
-    start = end - event.evaluation_window - timedelta(minutes=5)
+    start = end - event.query_span
     return [
         step(incident, CHAT, "run_query",
              {"query": name, "start": start.isoformat(), "end": end.isoformat(), "target": target}, now=now)

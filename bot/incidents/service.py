@@ -30,7 +30,7 @@ class AlarmOutcome:
 
 
 def note(incident: Incident, kind: str, summary: str, *, at: datetime | None = None, **data: Any) -> TimelineEntry:
-    """Append one entry to the incident's timeline."""
+    """One timeline entry for `incident` (the caller adds it to the session)."""
     return TimelineEntry(incident_id=incident.id, at=at or utcnow(), kind=kind, summary=summary, data=data)
 
 
@@ -120,14 +120,14 @@ def unresolved(*, session: Session, limit: int = 20) -> list[Incident]:
 
 
 def alarm_window(incident: Incident, *, fallback: timedelta) -> tuple[datetime, datetime]:
-    """The span a query about this incident should cover: the alarm's evaluation window (plus 5 minutes) up to
-    the opening, or `fallback` before the opening for a declared incident."""
+    """The span a query about this incident should cover: the alarm's query span up to the opening, or
+    `fallback` before the opening for a declared incident."""
     end = incident.opened_at
     span = fallback
     if incident.alarm:
         # A stored body we cannot read still deserves a query over the fallback span.
         with suppress(BadInput):
-            span = alarm_from_body(incident.alarm).evaluation_window + timedelta(minutes=5)
+            span = alarm_from_body(incident.alarm).query_span
     return end - span, end
 
 
