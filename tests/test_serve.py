@@ -91,3 +91,14 @@ def test_two_replicas_share_one_database(tmp_path: Path, database_url: str,
         answers = [httpx.post(f"{base}/sns", content=body) for base in (first, second)]
         assert sorted(a.json()["outcome"] for a in answers) == ["duplicate", "opened"]
         assert len(httpx.get(f"{second}/api/incidents").json()) == 1
+
+
+def test_unusable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """A database that does not answer stops `serve` before it binds, with one line and no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAGERDUTY_", "SNS_"))}
+    env["DATABASE_URL"] = "postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing"
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", str(_free_port())], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
+    assert done.returncode == 2
+    assert "is not usable" in done.stderr and "secret" not in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -28,12 +28,23 @@ def serve(
     """Run the bot: SNS intake, Slack app, incidents API; upgrades the database first."""
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
-    from bot.app import NoTracebacks, create_app
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.app import NoTracebacks, build_playbook, create_app
+    from bot.store import upgrade
+
+    # Fail before binding the port, in one line, when the database or the runbooks are not usable; the app's
+    # own start-up then finds the schema already current.
     try:
+        upgrade(settings.database_url)
+        build_playbook(settings)
         asgi = NoTracebacks(create_app(settings))
     except ConfigError as exc:
         typer.echo(f"incident-bot: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"incident-bot: database {settings.database_url.split('@')[-1]} is not usable: {reason}", err=True)
         raise typer.Exit(2) from None
     uvicorn.run(asgi, host=host, port=port, log_config=None, access_log=False, lifespan="on")
 
