@@ -16,7 +16,10 @@ from tests.logquery.sample_logs import LINES, START
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A runner whose LOCAL_LOGS holds the sample lines shifted to end a few minutes ago."""
-    shift = datetime.now(UTC) - timedelta(minutes=15) - START
+    # Shift by whole 5-minute bins, so `bin(5m)` groups the lines as it does in the hand-checked sample
+    # whatever the time of day the test runs at.
+    bins = (datetime.now(UTC) - timedelta(minutes=15) - START) // timedelta(minutes=5)
+    shift = bins * timedelta(minutes=5)
     lines = []
     for line in LINES[:-1]:  # the last sample line lies outside any recent window on purpose
         moment = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00")) + shift
