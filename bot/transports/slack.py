@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -45,6 +45,7 @@ from bot.queries.catalog import QueryCatalog
 from bot.queries.render import result_message
 from bot.settings import Settings
 from bot.store import Database
+from bot.transports.http import MAX_BODY, error
 from bot.transports.slack_commands import (
     IncidentCommand,
     QueryCommand,
@@ -59,7 +60,6 @@ from bot.transports.slack_commands import (
 
 log = structlog.get_logger("incident_bot.slack")
 
-MAX_BODY = 256 * 1024
 # Slash command -> (catalog query, argument parser).
 QUERY_COMMANDS: dict[str, tuple[str, Callable[[str], QueryCommand]]] = {
     "/trace": ("order-trace", parse_trace),
@@ -101,7 +101,7 @@ def mount_slack(app: FastAPI, settings: Settings) -> None:
 
         @app.post("/slack/events", include_in_schema=False)
         async def slack_unconfigured() -> Response:
-            return JSONResponse({"error": reason}, status_code=503)
+            return error(503, reason)
 
         return
 
@@ -111,9 +111,10 @@ def mount_slack(app: FastAPI, settings: Settings) -> None:
 
     @app.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
+        # Slack always sends Content-Length; Bolt reads the body itself, so the limit is checked on the header.
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
-            return JSONResponse({"error": f"body larger than {MAX_BODY // 1024} KiB"}, status_code=413)
+            return error(413, f"body larger than {MAX_BODY // 1024} KiB")
         state = request.app.state
         deps = SlackDeps(db=state.db, relay=state.relay, playbook=state.playbook, logs=state.adapters.logs,
                          queries=queries, query_slots=slots)
