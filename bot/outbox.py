@@ -39,6 +39,7 @@ log = structlog.get_logger("incident_bot.outbox")
 MAX_BACKOFF = 300.0
 MAX_UNEXPECTED_ATTEMPTS = 8
 LEASE = timedelta(seconds=120)
+Recorder = Callable[[Session], None]
 
 
 @dataclass(slots=True)
@@ -75,7 +76,6 @@ class Relay:
         self.batch, self.poll_interval = batch, poll_interval
         self.on_step = on_step
         self._wake = asyncio.Event()
-        self._running: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """New rows were committed: look now instead of at the next poll."""
@@ -117,11 +117,21 @@ class Relay:
             return [(s, incident) for s, incident in pairs if incident is not None]
 
         claimed = await self.db.run(claim)
-        if claimed:
-            await asyncio.gather(*(self._perform(step, incident) for step, incident in claimed))
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._perform(step, incident) for step, incident in claimed))
+
+        def record(session: Session) -> None:
+            for outcome in outcomes:
+                outcome(session)
+
+        # One transaction records the whole batch; a lane's next step is claimed only after it commits, and
+        # `run` looks again at once after a batch that did work.
+        await self.db.run(record)
         return len(claimed)
 
-    async def _perform(self, step: OutboxMessage, incident: Incident) -> None:
+    async def _perform(self, step: OutboxMessage, incident: Incident) -> Recorder:
+        """Perform one step; returns how to record its outcome (done, retry later, or given up)."""
         bound = log.bind(incident_id=incident.id, step=step.kind, step_id=step.id, attempt=step.attempts + 1)
         executor: Callable[[OutboxMessage, Incident], Awaitable[Done]] | None = getattr(
             self, f"_execute_{step.kind}", None
@@ -131,25 +141,23 @@ class Relay:
                 raise PermanentDeliveryError(f"unknown step kind {step.kind!r}")
             done = await executor(step, incident)
         except TransientDeliveryError as exc:
-            await self._retry(step, str(exc), exc.retry_after)
             bound.warning("outbox_step_retry", error=str(exc), retry_after=exc.retry_after)
+            return self._retry(step, str(exc), exc.retry_after)
         except (PermanentDeliveryError, BadInput, QueryError) as exc:
-            await self._give_up(step, incident, str(exc))
             bound.error("outbox_step_failed", error=str(exc))
+            return self._give_up(step, incident, str(exc))
         except Exception as exc:  # a bug or an unmapped vendor error: retry a few times, then record it
             reason = f"{type(exc).__name__}: {exc}"
             bound.error("outbox_step_error", error=reason)
             if step.attempts + 1 >= MAX_UNEXPECTED_ATTEMPTS:
-                await self._give_up(step, incident, reason)
-            else:
-                await self._retry(step, reason, None)
-        else:
-            await self._finish(step, incident, done)
-            bound.info("outbox_step_done", summary=done.summary)
-            if self.on_step:
-                self.on_step(step, done.summary)
+                return self._give_up(step, incident, reason)
+            return self._retry(step, reason, None)
+        bound.info("outbox_step_done", summary=done.summary)
+        if self.on_step:
+            self.on_step(step, done.summary)
+        return self._finish(step, incident, done)
 
-    async def _finish(self, step: OutboxMessage, incident: Incident, done: Done) -> None:
+    def _finish(self, step: OutboxMessage, incident: Incident, done: Done) -> Recorder:
         def record(session: Session) -> None:
             now = utcnow()
             row = session.get(OutboxMessage, step.id)
@@ -164,11 +172,9 @@ class Relay:
                     setattr(current, key, value)
             session.add_all(done.follow_up)
 
-        await self.db.run(record)
-        if done.follow_up:
-            self.wake()
+        return record
 
-    async def _retry(self, step: OutboxMessage, error: str, retry_after: float | None) -> None:
+    def _retry(self, step: OutboxMessage, error: str, retry_after: float | None) -> Recorder:
         def record(session: Session) -> None:
             row = session.get(OutboxMessage, step.id)
             if row is None:
@@ -178,9 +184,9 @@ class Relay:
             delay *= random.uniform(1.0, 1.2)  # jitter spreads the retries of several replicas
             row.run_after, row.locked_until, row.last_error = utcnow() + timedelta(seconds=delay), None, error[:2000]
 
-        await self.db.run(record)
+        return record
 
-    async def _give_up(self, step: OutboxMessage, incident: Incident, error: str) -> None:
+    def _give_up(self, step: OutboxMessage, incident: Incident, error: str) -> Recorder:
         def record(session: Session) -> None:
             now = utcnow()
             row = session.get(OutboxMessage, step.id)
@@ -193,7 +199,7 @@ class Relay:
                 summary=f"Gave up on {step.kind}: {error}"[:2000], data={"step": step.kind, "step_id": step.id},
             ))
 
-        await self.db.run(record)
+        return record
 
     async def _save_state(self, step: OutboxMessage, **state: Any) -> None:
         """Persist progress of a step before a vendor call, so a retry knows what may already have happened."""
