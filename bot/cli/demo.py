@@ -125,17 +125,14 @@ async def _settle(server: Any, timeout: float = 60.0) -> None:
     """Wait until the bot's outbox has nothing due (queries and posts done)."""
     from datetime import timedelta
 
-    from sqlalchemy import select
-
-    from bot.incidents.models import OutboxMessage, utcnow
+    from bot.incidents import repository
+    from bot.incidents.models import utcnow
 
     app = server.config.app.app
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         soon = utcnow() + timedelta(seconds=30)
-        due = await app.state.db.run(lambda session, soon=soon: session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.status == "pending", OutboxMessage.run_after <= soon)).all())
-        if not due:
+        if not await app.state.db.run(lambda session, soon=soon: repository.pending_before(session, soon)):
             return
         await asyncio.sleep(0.1)
 

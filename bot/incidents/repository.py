@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
@@ -102,7 +102,10 @@ def steps(session: Session, incident_id: int) -> Sequence[OutboxMessage]:
     return result.scalars().all()
 
 
-def pending_count(session: Session) -> int:
-    """How many outbox rows are still pending (for readiness and tests)."""
-    result = session.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending"))
-    return len(result.all())
+def pending_before(session: Session, moment: datetime) -> int:
+    """How many outbox rows are pending and due by `moment` (the demo and tests wait for this to reach 0)."""
+    result = session.execute(
+        select(func.count()).select_from(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.run_after <= moment)
+    )
+    return int(result.scalar_one())

@@ -52,19 +52,15 @@ class Bot:
         import asyncio
         from datetime import timedelta
 
-        from sqlalchemy import select
-
-        from bot.incidents.models import OutboxMessage, utcnow
+        from bot.incidents import repository
+        from bot.incidents.models import utcnow
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             await self.drain(timeout=timeout)
             soon = utcnow() + timedelta(seconds=horizon)
-            rows = await self.app.state.db.run(lambda session, soon=soon: session.execute(
-                select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.run_after <= soon)
-            ).all())
-            if not rows:
+            if not await self.app.state.db.run(lambda session, soon=soon: repository.pending_before(session, soon)):
                 return
             await asyncio.sleep(0.05)
         raise TimeoutError("outbox did not settle")
