@@ -22,6 +22,8 @@ from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.adapters.slack_chat import SlackChat
 from bot.alarms.catalog import AlarmCatalog
 from bot.alarms.severity import Severity
+from bot.clock import Clock, wall_clock
+from bot.incidents.commands import IncidentCommands
 from bot.incidents.playbook import Playbook, ResponsePolicy
 from bot.incidents.ports import ChatOps, LogSearch, Pager
 from bot.metrics import Metrics
@@ -83,11 +85,12 @@ def build_adapters(settings: Settings) -> Adapters:
 
 def create_app(
     settings: Settings, *, adapters: Adapters | None = None, run_relay: bool = True,
-    http_transport: httpx.AsyncBaseTransport | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None, clock: Clock = wall_clock,
 ) -> FastAPI:
     """The ASGI app; `run_relay=False` leaves side effects queued (tests drive `app.state.relay` themselves).
 
-    `http_transport` replaces the network for certificate downloads and subscription confirmations (tests).
+    `http_transport` replaces the network for certificate downloads and subscription confirmations (tests);
+    `clock` is what the domain and relay take for now (tests pass a fake one and advance it).
     """
 
     @asynccontextmanager
@@ -100,8 +103,9 @@ def create_app(
         http = httpx.AsyncClient(timeout=settings.sns_cert_timeout.total_seconds(), follow_redirects=False,
                                  transport=http_transport)
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
-                      queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only,
+                      queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
                       on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
+        commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 
         async def fetch_cert(url: str) -> bytes:
             answer = await http.get(url)
@@ -116,9 +120,9 @@ def create_app(
 
         verifier = SignatureVerifier(fetch_cert, local_cert=settings.sns_signing_cert_file)
         app.state.settings, app.state.db, app.state.playbook, app.state.metrics = settings, db, playbook, metrics
-        app.state.adapters, app.state.relay = parts, relay
-        app.state.sns = SnsIntake(db=db, playbook=playbook, verifier=verifier, topics=set(settings.sns_topic_arns),
-                                  confirm=confirm, metrics=metrics, on_stored=relay.wake)
+        app.state.adapters, app.state.relay, app.state.commands, app.state.clock = parts, relay, commands, clock
+        app.state.sns = SnsIntake(commands=commands, verifier=verifier, topics=set(settings.sns_topic_arns),
+                                  confirm=confirm, metrics=metrics)
         if not settings.sns_topic_arns:
             log.warning("sns_topic_allowlist_empty", hint="set SNS_TOPIC_ARNS to accept only your alarm topics")
         stop = asyncio.Event()

@@ -14,9 +14,10 @@ from sqlalchemy import select, update
 from bot.adapters.duckdb_logs import DuckDBLogSearch
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.app import build_playbook
+from bot.clock import wall_clock as utcnow
 from bot.errors import PermanentDeliveryError
-from bot.incidents.intake import receive_notification
-from bot.incidents.models import OutboxMessage, TimelineEntry, utcnow
+from bot.incidents.commands import IncidentCommands
+from bot.incidents.models import OutboxMessage, TimelineEntry
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import Message
 from bot.outbox import Relay
@@ -45,8 +46,8 @@ def relay(db: Database, playbook: Playbook, chat: RecordingChat, tmp_path: Path)
 
 async def open_incident(db: Database, playbook: Playbook) -> int:
     """Receive one CRITICAL alarm; returns the incident id."""
-    receipt = await receive_notification(db=db, playbook=playbook, message_id="m-1", topic_arn=CRITICAL_TOPIC,
-                                         message=json.dumps(metric_alarm()))
+    receipt = await IncidentCommands(db, playbook=playbook).receive_alarm(
+        message_id="m-1", topic_arn=CRITICAL_TOPIC, message=json.dumps(metric_alarm()))
     assert receipt.incident_id is not None
     return receipt.incident_id
 

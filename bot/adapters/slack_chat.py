@@ -18,7 +18,6 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Awaitable, Mapping, Sequence
-from copy import deepcopy
 from typing import Any
 
 import aiohttp
@@ -36,20 +35,13 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.incidents.ports import Channel, Message, NameTaken
+from bot.presentation.blocks import TOPIC_MAX, cut, fit_message
+from bot.presentation.mrkdwn import plain
 
 POST_EVENT_TYPE = "incident_bot_post"
-TOPIC_MAX = 250
-BLOCKS_MAX = 50
-SECTION_TEXT_MAX = 3000
-SECTION_FIELD_MAX = 2000
-HEADER_TEXT_MAX = 150
-MARKDOWN_BLOCK_MAX = 12000
-MESSAGE_TEXT_MAX = 40000
-ELLIPSIS = "…"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
@@ -179,14 +171,14 @@ class SlackChat:
         """Set the channel topic, cut to Slack's 250 characters."""
         await self._call(
             "conversations.setTopic",
-            self._client.conversations_setTopic(channel=channel_id, topic=_cut(topic, TOPIC_MAX)),
+            self._client.conversations_setTopic(channel=channel_id, topic=cut(plain(topic), TOPIC_MAX)),
         )
 
     async def set_purpose(self, channel_id: str, purpose: str) -> None:
         """Set the channel purpose, cut to Slack's 250 characters."""
         await self._call(
             "conversations.setPurpose",
-            self._client.conversations_setPurpose(channel=channel_id, purpose=_cut(purpose, TOPIC_MAX)),
+            self._client.conversations_setPurpose(channel=channel_id, purpose=cut(plain(purpose), TOPIC_MAX)),
         )
 
     async def group_members(self, handle: str) -> list[str] | None:
@@ -242,12 +234,13 @@ class SlackChat:
     async def post(self, channel: str, message: Message, *, key: str) -> str:
         """Post `message` in `channel` (id, name or `#name`) tagged with `key`; returns the message ts."""
         target = channel if _CHANNEL_ID.match(channel) else "#" + channel.removeprefix("#")
+        message = fit_message(message)
         data = await self._call(
             "chat.postMessage",
             self._client.chat_postMessage(
                 channel=target,
-                text=_cut(message.text, MESSAGE_TEXT_MAX),
-                blocks=fit_blocks(message.blocks) or None,
+                text=message.text,
+                blocks=[dict(b) for b in message.blocks] or None,
                 metadata={"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}},
                 unfurl_links=False,
             ),
@@ -258,10 +251,11 @@ class SlackChat:
 
     async def update(self, channel_id: str, ts: str, message: Message) -> None:
         """Replace the text and blocks of the message `ts` posted earlier in `channel_id`."""
+        message = fit_message(message)
         await self._call(
             "chat.update",
-            self._client.chat_update(channel=channel_id, ts=ts, text=_cut(message.text, MESSAGE_TEXT_MAX),
-                                     blocks=fit_blocks(message.blocks)),
+            self._client.chat_update(channel=channel_id, ts=ts, text=message.text,
+                                     blocks=[dict(b) for b in message.blocks]),
         )
 
     async def find_post(self, channel: str, *, key: str) -> str | None:
@@ -337,63 +331,3 @@ def _retry_after(headers: Mapping[str, Any]) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
-
-
-def fit_blocks(blocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A copy of `blocks` within Block Kit limits: texts cut with "…"; at most 50 blocks, the last saying how
-    many were left out."""
-    fitted = [_fit_block(deepcopy(dict(block))) for block in blocks]
-    if len(fitted) > BLOCKS_MAX:
-        omitted = len(fitted) - (BLOCKS_MAX - 1)
-        fitted = fitted[: BLOCKS_MAX - 1]
-        notice = {"type": "mrkdwn", "text": f"{ELLIPSIS} {omitted} more blocks not shown"}
-        fitted.append({"type": "context", "elements": [notice]})
-    return fitted
-
-
-def _fit_block(block: dict[str, Any]) -> dict[str, Any]:
-    kind = block.get("type")
-    text = block.get("text")
-    if kind == "section":
-        if isinstance(text, dict) and isinstance(text.get("text"), str):
-            text["text"] = _cut(text["text"], SECTION_TEXT_MAX)
-        for item in block.get("fields") or []:
-            if isinstance(item, dict) and isinstance(item.get("text"), str):
-                item["text"] = _cut(item["text"], SECTION_FIELD_MAX)
-    elif kind == "header" and isinstance(text, dict) and isinstance(text.get("text"), str):
-        text["text"] = _cut(text["text"], HEADER_TEXT_MAX)
-    elif kind == "markdown" and isinstance(text, str):
-        block["text"] = _cut(text, MARKDOWN_BLOCK_MAX)
-    return block
-
-
-async def post_response(
-    response_url: str,
-    message: Message,
-    *,
-    in_channel: bool = True,
-    max_retries: int = 2,
-    backoff: float = 0.5,
-) -> None:
-    """Answer a slash command through its `response_url` (Slack allows 5 posts within 30 minutes)."""
-    client = AsyncWebhookClient(
-        response_url, timeout=10, retry_handlers=retry_handlers(max_retries=max_retries, backoff=backoff)
-    )
-    try:
-        response = await client.send(
-            text=_cut(message.text, MESSAGE_TEXT_MAX),
-            blocks=fit_blocks(message.blocks) or None,
-            response_type="in_channel" if in_channel else "ephemeral",
-        )
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise TransientDeliveryError(f"slack response_url: {type(exc).__name__}") from None
-    if response.status_code == 200:
-        return
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TransientDeliveryError(f"slack response_url: HTTP {response.status_code}",
-                                     retry_after=_retry_after(response.headers or {}))
-    raise SlackRefused("response_url", response.body or f"HTTP {response.status_code}")

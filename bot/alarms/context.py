@@ -94,16 +94,16 @@ def alarm_context(
     console = f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
     return {
         "alarm": {
-            "name": event.alarm_name,
+            "name": _inert(event.alarm_name),
             "arn": event.alarm_arn,
-            "description": event.description,
+            "description": _inert(event.description),
             "kind": event.kind.value,
             "kind_label": _KIND_LABELS[event.kind],
             "is_composite": composite,
             "state": event.new_state.value,
             "old_state": event.old_state.value if event.old_state else "unknown",
             "firing": event.new_state is AlarmState.ALARM,
-            "reason": event.reason or "(CloudWatch gave no reason)",
+            "reason": _inert(event.reason) or "(CloudWatch gave no reason)",
             "rule": event.alarm_rule or "",
             "children": [
                 {
@@ -247,7 +247,7 @@ def _metric(event: AlarmEvent) -> dict[str, Any]:
         "statistic": event.statistic or (first.stat if first and first.stat else ""),
         "unit": event.unit or "",
         "dimensions": dims,
-        "dimensions_text": ", ".join(f"{k}={v}" for k, v in dims.items()) or "none",
+        "dimensions_text": _inert(", ".join(f"{k}={v}" for k, v in dims.items())) or "none",
         "expressions": [
             {"id": q.id, "expression": q.expression or "", "label": q.label or q.id}
             for q in event.metrics
@@ -301,3 +301,9 @@ def _window(start: datetime, end: datetime) -> dict[str, Any]:
             else f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} UTC ({minutes} min)"
         ),
     }
+
+
+def _inert(text: str | None) -> str:
+    """Outside text for a Markdown runbook: it can neither open a code span nor form a `[text](url)` link (the
+    mrkdwn conversion escapes `&`, `<`, `>` itself)."""
+    return (text or "").replace("`", "ˋ").replace("](", "]\u200b(").replace("\n", " ")

@@ -126,12 +126,11 @@ async def _settle(server: Any, timeout: float = 60.0) -> None:
     from datetime import timedelta
 
     from bot.incidents import repository
-    from bot.incidents.models import utcnow
 
     app = server.config.app.app
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        soon = utcnow() + timedelta(seconds=30)
+        soon = app.state.clock() + timedelta(seconds=30)
         if not await app.state.db.run(lambda session, soon=soon: repository.pending_before(session, soon)):
             return
         await asyncio.sleep(0.1)

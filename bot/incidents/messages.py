@@ -1,22 +1,32 @@
 """What the bot says in chat about incidents, as `Message`s with Block Kit blocks (plain dicts).
 
-Limits kept here: ≤ 50 blocks, section text ≤ 3,000 characters, header ≤ 150 (FIELD_NOTES).
+Blocks, limits and cutting come from `bot.presentation.blocks`; every value from outside (alarm name, reason,
+metric, declared title) is shown through `bot.presentation.mrkdwn` (`escape`, `bold`, `code`), so only the bot's
+own mentions and links are live.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
 from bot.incidents.models import Incident
 from bot.incidents.ports import Message
+from bot.presentation import mrkdwn as md
+from bot.presentation.blocks import (
+    BLOCKS_MAX,
+    SECTION_TEXT_MAX,
+    Block,
+    actions,
+    button,
+    context,
+    cut_mrkdwn,
+    header,
+    section,
+    sections,
+)
 
-SECTION_LIMIT = 3000
-HEADER_LIMIT = 150
-MAX_BLOCKS = 50
 _EMOJI = {
     "CRITICAL": ":rotating_light:",
     "HIGH": ":warning:",
@@ -24,59 +34,22 @@ _EMOJI = {
     "LOW": ":information_source:",
 }
 
-Block = dict[str, Any]
-
-
-def header(text: str) -> Block:
-    """A header block, cut to Slack's 150 characters."""
-    return {"type": "header", "text": {"type": "plain_text", "text": _cut(text, HEADER_LIMIT), "emoji": True}}
-
-
-def section(text: str) -> Block:
-    """A mrkdwn section, cut to Slack's 3,000 characters."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_LIMIT)}}
-
-
-def context(text: str) -> Block:
-    """A small grey context line."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text, SECTION_LIMIT)}]}
-
-
-def sections(markdown: str) -> list[Block]:
-    """Long mrkdwn split on paragraph boundaries into sections that each fit Slack's limit."""
-    blocks: list[Block] = []
-    chunk = ""
-    for paragraph in markdown.strip().split("\n\n"):
-        candidate = f"{chunk}\n\n{paragraph}" if chunk else paragraph
-        if len(candidate) <= SECTION_LIMIT:
-            chunk = candidate
-            continue
-        if chunk:
-            blocks.append(section(chunk))
-        while len(paragraph) > SECTION_LIMIT:
-            blocks.append(section(paragraph[:SECTION_LIMIT]))
-            paragraph = paragraph[SECTION_LIMIT:]
-        chunk = paragraph
-    if chunk:
-        blocks.append(section(chunk))
-    return blocks
-
 
 def incident_buttons(incident_id: int, *, dlq: bool = True) -> Block:
     """Acknowledge / Resolve / Run DLQ breakdown, handled by the Slack interactivity listener."""
     value = str(incident_id)
     elements: list[Block] = [
-        _button("Acknowledge", "incident_acknowledge", value, style="primary"),
-        _button("Resolve", "incident_resolve", value, style="danger"),
+        button("Acknowledge", "incident_acknowledge", value, style="primary"),
+        button("Resolve", "incident_resolve", value, style="danger"),
     ]
     if dlq:
-        elements.append(_button("Run DLQ breakdown", "incident_dlq_breakdown", value))
-    return {"type": "actions", "block_id": f"incident-{incident_id}", "elements": elements}
+        elements.append(button("Run DLQ breakdown", "incident_dlq_breakdown", value))
+    return actions(f"incident-{incident_id}", elements)
 
 
-def mention(users: Iterable[str]) -> str:
-    """Slack mentions for user ids; anything else (an unresolved email) is shown as it is."""
-    return " ".join(f"<@{u}>" if re.fullmatch(r"[UW][A-Z0-9]+", u) else u for u in users)
+def mention(users: Sequence[str]) -> str:
+    """Live mentions for user ids; anything else (an unresolved email) is shown escaped, as text."""
+    return md.mention_users(tuple(users))
 
 
 def with_mentions(message: Message, user_ids: Sequence[str]) -> Message:
@@ -87,42 +60,54 @@ def with_mentions(message: Message, user_ids: Sequence[str]) -> Message:
     blocks = [dict(b) for b in message.blocks]
     for block in blocks:
         if block.get("type") == "section":
-            block["text"] = {**block["text"], "text": _cut(f"{who} {block['text']['text']}", SECTION_LIMIT)}
+            block["text"] = {**block["text"], "text": cut_mrkdwn(f"{who} {block['text']['text']}", SECTION_TEXT_MAX)}
             break
     return Message(text=f"{who} {message.text}", blocks=blocks)
 
 
 def channel_link(incident: Incident) -> str:
     """`<#C123>` when the channel exists, else its intended name."""
-    if incident.channel_id and not incident.channel_id.startswith("R-"):
-        return f"<#{incident.channel_id}>"
-    return f"#{incident.channel_name}" if incident.channel_name else "(no channel)"
+    if incident.channel_id:
+        return md.channel_link(incident.channel_id, incident.channel_name or "")
+    return md.escape(f"#{incident.channel_name}") if incident.channel_name else "(no channel)"
 
 
 def what_crossed(event: AlarmEvent) -> str:
-    """One sentence: which metric crossed which threshold, with the observed value."""
+    """One mrkdwn sentence: which metric crossed which threshold, with the observed value."""
     if event.alarm_rule and not event.metric_name and not event.metrics:
-        children = ", ".join(c.arn.rsplit(":", 1)[-1] for c in event.triggering_children) or "its children"
-        return f"Composite rule `{event.alarm_rule}` is true (triggered by {children})."
-    stat = f"{event.statistic} " if event.statistic else ""
+        children = ", ".join(md.escape(c.arn.rsplit(":", 1)[-1]) for c in event.triggering_children)
+        return f"Composite rule {md.code(event.alarm_rule)} is true (triggered by {children or 'its children'})."
+    stat = f"{md.escape(event.statistic)} " if event.statistic else ""
     threshold = _number(event.threshold) if event.threshold is not None else "its band"
     window = ""
     if event.period:
         window = f" over {event.period}s × {event.evaluation_periods or 1}"
     observed = f" Observed *{_number(event.observed_value)}*." if event.observed_value is not None else ""
-    return f"*{event.subject_metric}* {stat}{event.comparison} {threshold}{window}.{observed}"
+    return f"{md.bold(event.subject_metric)} {stat}{md.escape(event.comparison)} {threshold}{window}.{observed}"
+
+
+def what_crossed_plain(event: AlarmEvent) -> str:
+    """The same sentence as plain text (PagerDuty summaries)."""
+    if event.alarm_rule and not event.metric_name and not event.metrics:
+        children = ", ".join(c.arn.rsplit(":", 1)[-1] for c in event.triggering_children) or "its children"
+        return f"Composite rule {event.alarm_rule} is true (triggered by {children})."
+    stat = f"{event.statistic} " if event.statistic else ""
+    threshold = _number(event.threshold) if event.threshold is not None else "its band"
+    window = f" over {event.period}s × {event.evaluation_periods or 1}" if event.period else ""
+    observed = f" Observed {_number(event.observed_value)}." if event.observed_value is not None else ""
+    return md.plain(f"{event.subject_metric} {stat}{event.comparison} {threshold}{window}.{observed}")
 
 
 def alarm_summary(incident: Incident, event: AlarmEvent, *, links: Mapping[str, str], buttons: bool) -> Message:
     """The first message of an incident: what crossed which threshold, the reason, when, where to look."""
     severity = incident.severity
     when = event.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
-    text = f"{severity}: {event.alarm_name} is in ALARM since {when}"
+    text = f"{severity}: {md.escape(event.alarm_name)} is in ALARM since {when}"
     blocks: list[Block] = [
         header(f"{_EMOJI.get(severity, '')} {severity} · {incident.title}"),
-        section(f"{what_crossed(event)}\n*When:* {when}\n*Reason:* {event.reason or 'n/a'}"),
+        section(f"{what_crossed(event)}\n*When:* {when}\n*Reason:* {md.escape(event.reason or 'n/a')}"),
     ]
-    link_line = " · ".join(f"<{url}|{name}>" for name, url in links.items() if url)
+    link_line = " · ".join(md.link(url, name) for name, url in links.items() if url)
     if link_line:
         blocks.append(context(f"Incident #{incident.id} · {link_line}"))
     if buttons:
@@ -132,50 +117,59 @@ def alarm_summary(incident: Incident, event: AlarmEvent, *, links: Mapping[str, 
 
 
 def runbook_message(title: str, mrkdwn: str) -> Message:
-    """The rendered runbook as sections."""
-    body = sections(mrkdwn)
-    blocks = [header(f":blue_book: Runbook · {title}"), *body][:MAX_BLOCKS]
-    return Message(text=f"Runbook: {title}\n{mrkdwn[:2000]}", blocks=blocks)
+    """The rendered runbook (already mrkdwn) as sections."""
+    blocks = [header(f":blue_book: Runbook · {title}"), *sections(mrkdwn)][:BLOCKS_MAX]
+    return Message(text=f"Runbook: {md.escape(title)}\n{cut_mrkdwn(mrkdwn, 2000)}", blocks=blocks)
+
+
+def postmortem_message(incident: Incident, mrkdwn: str) -> Message:
+    """The filled post-incident template (already mrkdwn) as sections."""
+    blocks = [header(f":memo: Post-incident · {incident.title}"), *sections(mrkdwn)][:BLOCKS_MAX]
+    return Message(text=f"Post-incident template for incident #{incident.id}", blocks=blocks)
 
 
 def announcement(incident: Incident, event: AlarmEvent) -> Message:
     """Posted in the alerts channel when a CRITICAL incident gets its channel."""
     text = (
-        f"{_EMOJI['CRITICAL']} *CRITICAL* incident #{incident.id} opened: *{incident.title}* "
-        f"({event.alarm_name}). Join {channel_link(incident)} — on-call has been paged."
+        f"{_EMOJI['CRITICAL']} *CRITICAL* incident #{incident.id} opened: {md.bold(incident.title)} "
+        f"({md.escape(event.alarm_name)}). Join {channel_link(incident)} — on-call has been paged."
     )
     return Message(text=text, blocks=[section(text)])
 
 
 def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None) -> Message:
-    """HIGH/MEDIUM/LOW alarms in the alerts channel; HIGH carries the runbook steps and an escalation hint."""
+    """HIGH/MEDIUM/LOW alarms in the alerts channel; `runbook` (mrkdwn) inline when given; HIGH gets buttons and
+    an escalation hint."""
     severity = Severity(incident.severity)
-    lead = f"{_EMOJI.get(severity.value, '')} *{severity.value}* · *{incident.title}* ({event.alarm_name})"
-    blocks: list[Block] = [section(f"{lead}\n{what_crossed(event)}\n*Reason:* {event.reason or 'n/a'}")]
+    lead = (f"{_EMOJI.get(severity.value, '')} *{severity.value}* · {md.bold(incident.title)} "
+            f"({md.escape(event.alarm_name)})")
+    blocks: list[Block] = [section(f"{lead}\n{what_crossed(event)}\n*Reason:* {md.escape(event.reason or 'n/a')}")]
     if runbook:
         blocks += sections(runbook)
     if severity is Severity.HIGH:
         blocks.append(incident_buttons(incident.id, dlq=False))
         blocks.append(
             context(
-                f"Investigate within 1 hour. Needs hands now? `/incident declare {incident.title}` "
+                f"Investigate within 1 hour. Needs hands now? {md.code(f'/incident declare {incident.title}')} "
                 f"opens a channel (incident #{incident.id})."
             )
         )
-    return Message(text=f"{severity.value}: {event.alarm_name} — {event.reason}"[:3000], blocks=blocks[:MAX_BLOCKS])
+    text = cut_mrkdwn(f"{severity.value}: {md.escape(event.alarm_name)} — {md.escape(event.reason)}", 3000)
+    return Message(text=text, blocks=blocks[:BLOCKS_MAX])
 
 
 def resolved(incident: Incident, *, minutes: float, by: str | None) -> Message:
     """The alarm cleared (or a person resolved it)."""
     cause = f"resolved by {mention([by])}" if by else "alarm back to OK"
-    text = f":white_check_mark: Incident #{incident.id} *{incident.title}* resolved after {minutes:.0f} min ({cause})."
+    text = (f":white_check_mark: Incident #{incident.id} {md.bold(incident.title)} resolved after {minutes:.0f} min "
+            f"({cause}).")
     return Message(text=text, blocks=[section(text)])
 
 
 def reopened(incident: Incident, event: AlarmEvent) -> Message:
     """The alarm fired again inside the reopen window."""
     text = (
-        f":repeat: Incident #{incident.id} *reopened*: {event.alarm_name} is in ALARM again "
+        f":repeat: Incident #{incident.id} *reopened*: {md.escape(event.alarm_name)} is in ALARM again "
         f"(reopen #{incident.reopen_count}, flapping?). {what_crossed(event)}"
     )
     return Message(text=text, blocks=[section(text)])
@@ -189,10 +183,11 @@ def acknowledged(incident: Incident, *, by: str | None) -> Message:
 
 
 def ack_reminder(incident: Incident, *, responders: Sequence[str], minutes: float, target: str) -> Message:
-    """An incident not acknowledged within its severity's response time (`target`, e.g. "5 min")."""
-    who = mention(responders) or "<!here>"
+    """An incident not acknowledged within its severity's response time (`target`, e.g. "5 min"); with nobody
+    to mention, the bot chooses to notify `@here`."""
+    who = mention(responders) or md.here()
     text = (
-        f":alarm_clock: {who} incident #{incident.id} *{incident.title}* is {incident.severity} and still not "
+        f":alarm_clock: {who} incident #{incident.id} {md.bold(incident.title)} is {incident.severity} and still not "
         f"acknowledged after {minutes:.0f} min (target: {target}). Press *Acknowledge* or run "
         f"`/incident ack {incident.id}`."
     )
@@ -202,24 +197,12 @@ def ack_reminder(incident: Incident, *, responders: Sequence[str], minutes: floa
 def declared(incident: Incident, *, by: str | None) -> Message:
     """A person declared an incident by hand."""
     who = mention([by]) if by else "someone"
-    text = f":rotating_light: Incident #{incident.id} *{incident.title}* declared by {who} ({incident.severity})."
+    text = (f":rotating_light: Incident #{incident.id} {md.bold(incident.title)} declared by {who} "
+            f"({incident.severity}).")
     return Message(text=text, blocks=[section(text), incident_buttons(incident.id)])
-
-
-def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> Block:
-    button: Block = {
-        "type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id, "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def _number(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -6,11 +6,31 @@ Schema changes go through an Alembic revision in `bot/migrations/versions/` (the
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.incidents.steps import Lane, StepStatus
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class IncidentStatus(StrEnum):
+    """An incident is open until someone acknowledges it, and resolved when its alarm clears or by hand."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class IncidentSource(StrEnum):
+    """Where an incident came from."""
+
+    ALARM = "alarm"
+    DECLARED = "declared"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -32,9 +52,21 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    """Now, in UTC, aware."""
-    return datetime.now(UTC)
+class EnumText(TypeDecorator[E], Generic[E]):
+    """A StrEnum stored as its plain string value (same column type as before; reads back as the enum)."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -52,8 +84,8 @@ class Incident(Base):
     # one open incident per alarm even when two deliveries race on two replicas.
     open_key: Mapped[str | None] = mapped_column(String(1024), unique=True)
     severity: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    source: Mapped[str] = mapped_column(String(16), default="alarm")
+    status: Mapped[IncidentStatus] = mapped_column(EnumText(IncidentStatus), default=IncidentStatus.OPEN)
+    source: Mapped[IncidentSource] = mapped_column(EnumText(IncidentSource), default=IncidentSource.ALARM)
     region: Mapped[str] = mapped_column(String(32), default="")
     opened_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
@@ -106,11 +138,11 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     # Steps of one incident run in order within a lane (chat, pager, reminder); lanes run side by side.
-    lane: Mapped[str] = mapped_column(String(16))
+    lane: Mapped[Lane] = mapped_column(EnumText(Lane))
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[StepStatus] = mapped_column(EnumText(StepStatus), default=StepStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime]
     locked_until: Mapped[datetime | None]

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
+from bot.incidents.models import Incident, IncidentStatus, OutboxMessage, TimelineEntry
+from bot.incidents.steps import Lane, StepStatus
 
 
 def open_for_alarm(session: Session, alarm_arn: str) -> Incident | None:
@@ -39,7 +40,7 @@ def by_channel(session: Session, channel_id: str) -> Incident | None:
     return result.scalar_one_or_none()
 
 
-def newest(session: Session, *, limit: int = 100, status: str | None = None) -> Sequence[Incident]:
+def newest(session: Session, *, limit: int = 100, status: IncidentStatus | None = None) -> Sequence[Incident]:
     """Incidents, newest first."""
     statement = select(Incident).order_by(Incident.id.desc()).limit(limit)
     if status:
@@ -55,21 +56,22 @@ def timeline(session: Session, incident_id: int) -> Sequence[TimelineEntry]:
     return result.scalars().all()
 
 
-def due_steps(session: Session, *, now: datetime, limit: int) -> Sequence[OutboxMessage]:
-    """Pending outbox rows that may run now: due, unclaimed, and first of their incident's lane."""
+def due_steps(session: Session, *, now: datetime, limit: int, lane: Lane | None = None) -> Sequence[OutboxMessage]:
+    """Pending outbox rows that may run now: due, unclaimed, and first of their incident's lane (of `lane` only,
+    when given)."""
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
         and_(
             earlier.incident_id == OutboxMessage.incident_id,
             earlier.lane == OutboxMessage.lane,
-            earlier.status == "pending",
+            earlier.status == StepStatus.PENDING,
             earlier.id < OutboxMessage.id,
         )
     )
     statement = (
         select(OutboxMessage)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == StepStatus.PENDING,
             OutboxMessage.run_after <= now,
             (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now),
             ~blocked,
@@ -77,6 +79,8 @@ def due_steps(session: Session, *, now: datetime, limit: int) -> Sequence[Outbox
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
+    if lane is not None:
+        statement = statement.where(OutboxMessage.lane == lane)
     return (session.execute(statement)).scalars().all()
 
 
@@ -86,12 +90,20 @@ def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime
         update(OutboxMessage)
         .where(
             OutboxMessage.id == step_id,
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == StepStatus.PENDING,
             (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now),
         )
         .values(locked_until=until)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def extend_leases(session: Session, step_ids: Sequence[int], *, until: datetime) -> None:
+    """Keep the lease of steps this worker is still performing (the heartbeat)."""
+    if step_ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(step_ids),
+                                                    OutboxMessage.status == StepStatus.PENDING)
+                        .values(locked_until=until))
 
 
 def steps(session: Session, incident_id: int) -> Sequence[OutboxMessage]:
@@ -106,6 +118,6 @@ def pending_before(session: Session, moment: datetime) -> int:
     """How many outbox rows are pending and due by `moment` (the demo and tests wait for this to reach 0)."""
     result = session.execute(
         select(func.count()).select_from(OutboxMessage)
-        .where(OutboxMessage.status == "pending", OutboxMessage.run_after <= moment)
+        .where(OutboxMessage.status == StepStatus.PENDING, OutboxMessage.run_after <= moment)
     )
     return int(result.scalar_one())

@@ -1,27 +1,46 @@
-"""The response plan: which side effects each incident change queues in the outbox, in which order.
+"""The response plan: which side effects each incident change queues in the outbox, in which order, and every
+decision about them (what to post, where, whom to mention, when to remind).
 
-Steps of one incident run in order within a lane: `chat` (channel, posts, queries), `pager` (PagerDuty), and
-`reminder` (timed acknowledgement nudges) so a reminder waiting five minutes never holds up a post.
-To add a side effect, add a step here and its executor in `bot/outbox.py`.
+Steps are typed payloads (`bot/incidents/steps.py`); each kind has a fixed lane: `chat` (channel, posts, queries),
+`pager` (PagerDuty) and `reminder` (timed acknowledgement nudges), so a reminder waiting five minutes never holds
+up a post and a slow Slack never holds up a page. Executors in `bot/outbox/` only perform what a payload says.
+To add a side effect: a payload in `steps.py`, a step here, an executor in `bot/outbox/table.py`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alarms.catalog import CatalogEntry
 from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
 from bot.incidents import messages
-from bot.incidents.models import Incident, OutboxMessage
+from bot.incidents.models import Incident, IncidentSource, OutboxMessage
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import Message
+from bot.incidents.steps import (
+    AckReminder,
+    Bookmark,
+    CreateChannel,
+    Invite,
+    Page,
+    PageAction,
+    Payload,
+    Post,
+    PostAlert,
+    PostPostmortem,
+    PostRunbook,
+    RunQuery,
+    SetPurpose,
+    SetTopic,
+    StepStatus,
+    Target,
+)
+from bot.presentation.mrkdwn import plain
 
-CHAT, PAGER, REMINDER = "chat", "pager", "reminder"
-INCIDENT_CHANNEL, ALERTS_CHANNEL = "incident", "alerts"
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -39,44 +58,39 @@ def dedup_key(incident: Incident) -> str:
     return f"incident-bot/{incident.id}"
 
 
-def step(
-    incident: Incident, lane: str, kind: str, payload: Mapping[str, Any], *, now: datetime,
-    run_after: datetime | None = None,
-) -> OutboxMessage:
-    """One outbox row for `incident`."""
+def step(incident: Incident, payload: Payload, *, now: datetime, run_after: datetime | None = None) -> OutboxMessage:
+    """One outbox row for `incident`, in its payload kind's lane."""
     return OutboxMessage(
-        incident_id=incident.id, lane=lane, kind=kind, payload=dict(payload), state={}, status="pending",
-        attempts=0, run_after=run_after or now, created_at=now,
+        incident_id=incident.id, lane=payload.lane, kind=payload.kind, payload=payload.to_json(), state={},
+        status=StepStatus.PENDING, attempts=0, run_after=run_after or now, created_at=now,
     )
 
 
-def post(incident: Incident, target: str, message: Message, *, now: datetime, note: str) -> OutboxMessage:
+def post(incident: Incident, target: Target, message: Message, *, now: datetime, note: str,
+         mention: Sequence[str] = ()) -> OutboxMessage:
     """A chat post step; `note` is how the post appears on the timeline."""
-    payload = {"target": target, "text": message.text, "blocks": list(message.blocks), "note": note}
-    return step(incident, CHAT, "post", payload, now=now)
+    payload = Post(target=target, text=message.text, blocks=[dict(b) for b in message.blocks], note=note,
+                   mention=list(mention))
+    return step(incident, payload, now=now)
 
 
-def page(incident: Incident, action: str, *, now: datetime, event: AlarmEvent | None = None,
-         links: Sequence[Mapping[str, str]] = ()) -> OutboxMessage:
-    """A PagerDuty event step (trigger / acknowledge / resolve)."""
-    payload: dict[str, Any] = {"action": action, "dedup_key": dedup_key(incident)}
-    if action == "trigger" and event is not None:
-        payload.update(
-            summary=f"[{incident.severity}] {incident.title}: {messages.what_crossed(event)}"[:1024],
-            severity="critical" if incident.severity == Severity.CRITICAL else "error",
-            source=event.alarm_arn,
-            component=event.alarm_name,
-            custom_details={
-                "alarm": event.alarm_name,
-                "metric": event.subject_metric,
-                "threshold": event.threshold,
-                "value": event.observed_value,
-                "reason": event.reason,
-                "incident_id": incident.id,
-            },
-            links=list(links),
-        )
-    return step(incident, PAGER, "page", payload, now=now)
+def page(incident: Incident, action: PageAction, *, now: datetime, event: AlarmEvent | None = None,
+         links: Sequence[Mapping[str, str]] = (), link_channel: bool = False) -> OutboxMessage:
+    """A PagerDuty event step (trigger / acknowledge / resolve); the summary is plain text, not mrkdwn."""
+    if action is not PageAction.TRIGGER or event is None:
+        return step(incident, Page(action=action, dedup_key=dedup_key(incident)), now=now)
+    details: dict[str, Any] = {
+        "alarm": event.alarm_name, "metric": event.subject_metric, "threshold": event.threshold,
+        "value": event.observed_value, "reason": event.reason, "incident_id": incident.id,
+    }
+    payload = Page(
+        action=action, dedup_key=dedup_key(incident),
+        summary=plain(f"[{incident.severity}] {incident.title}: {messages.what_crossed_plain(event)}")[:1024],
+        severity="critical" if incident.severity == Severity.CRITICAL else "error",
+        source=event.alarm_arn, component=event.alarm_name, custom_details=details,
+        links=[dict(link) for link in links if link.get("href")], link_channel=link_channel,
+    )
+    return step(incident, payload, now=now)
 
 
 def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: datetime) -> list[OutboxMessage]:
@@ -86,36 +100,32 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
     policy = playbook.policy
     responders = [*policy.responders.get(severity, ()), *(entry.invite if entry else ())]
     if not severity.opens_channel:
-        mention = _unique(policy.responders.get(severity, ())) if severity is Severity.HIGH else []
-        return [step(incident, CHAT, "post_alert", {"mention": mention}, now=now),
-                *reminder(incident, playbook=playbook, now=now, round_=1)]
+        high = severity is Severity.HIGH
+        mention = _unique(policy.responders.get(severity, ())) if high else []
+        # HIGH alarms carry their runbook inline: nobody opens a channel for them.
+        return [step(incident, PostAlert(include_runbook=high, mention=mention), now=now),
+                *reminders(incident, playbook=playbook, now=now)]
 
     links = playbook.context(event, incident_id=incident.id, channel=incident.channel_name)["links"]
 
     console = {"Alarm": links.get("alarm", ""), "Dashboard": links.get("dashboard", ""),
                "Runbook": links.get("runbook", "")}
-    slack_link = f"https://slack.com/app_redirect?channel={incident.channel_name}"
     plan = [
-        step(incident, CHAT, "create_channel", {"name": incident.channel_name}, now=now),
-        page(incident, "trigger", now=now, event=event, links=[
-            {"href": slack_link, "text": f"Slack #{incident.channel_name}"},
-            {"href": links.get("alarm", ""), "text": "CloudWatch alarm"},
-        ]),
-        post(incident, ALERTS_CHANNEL, messages.announcement(incident, event), now=now, note="announced in alerts"),
-        step(incident, CHAT, "invite", {"users": _unique(responders)}, now=now),
-        post(incident, INCIDENT_CHANNEL, messages.alarm_summary(incident, event, links=console, buttons=True),
+        step(incident, CreateChannel(name=incident.channel_name or ""), now=now),
+        page(incident, PageAction.TRIGGER, now=now, event=event, link_channel=True,
+             links=[{"href": links.get("alarm", ""), "text": "CloudWatch alarm"}]),
+        post(incident, Target.ALERTS, messages.announcement(incident, event), now=now, note="announced in alerts"),
+        step(incident, Invite(users=_unique(responders)), now=now),
+        post(incident, Target.INCIDENT, messages.alarm_summary(incident, event, links=console, buttons=True),
              now=now, note="alarm summary posted"),
         # Rendered by the relay when it posts: intake stays cheap, and the runbook can name the real channel.
-        step(incident, CHAT, "post_runbook", {"target": INCIDENT_CHANNEL}, now=now),
-        step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
-        step(incident, CHAT, "set_purpose", {"purpose": purpose(incident)}, now=now),
+        step(incident, PostRunbook(target=Target.INCIDENT), now=now),
+        step(incident, SetTopic(topic=topic(incident)), now=now),
+        step(incident, SetPurpose(purpose=purpose(incident)), now=now),
     ]
-    plan += [
-        step(incident, CHAT, "bookmark", {"title": title, "link": link}, now=now)
-        for title, link in console.items() if link
-    ]
-    plan += queries(incident, event, entry, now=now, target=INCIDENT_CHANNEL)
-    plan += reminder(incident, playbook=playbook, now=now, round_=1)
+    plan += [step(incident, Bookmark(title=title, link=link), now=now) for title, link in console.items() if link]
+    plan += queries(incident, event, entry, now=now, target=Target.INCIDENT)
+    plan += reminders(incident, playbook=playbook, now=now)
     return plan
 
 
@@ -123,23 +133,23 @@ def on_reopen(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now:
     """Flapping: the same incident again, in the same channel, paged again."""
     severity = Severity(incident.severity)
     if not severity.opens_channel:
-        return [post(incident, ALERTS_CHANNEL, messages.reopened(incident, event), now=now, note="reopened")]
+        return [post(incident, Target.ALERTS, messages.reopened(incident, event), now=now, note="reopened")]
     return [
-        page(incident, "trigger", now=now, event=event),
-        post(incident, INCIDENT_CHANNEL, messages.reopened(incident, event), now=now, note="reopen posted"),
-        step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
-        *reminder(incident, playbook=playbook, now=now, round_=1),
+        page(incident, PageAction.TRIGGER, now=now, event=event),
+        post(incident, Target.INCIDENT, messages.reopened(incident, event), now=now, note="reopen posted"),
+        step(incident, SetTopic(topic=topic(incident)), now=now),
+        *reminders(incident, playbook=playbook, now=now),
     ]
 
 
 def on_acknowledge(incident: Incident, *, by: str | None, now: datetime) -> list[OutboxMessage]:
     """Someone took it: tell PagerDuty and the channel."""
-    target = INCIDENT_CHANNEL if incident.channel_name else ALERTS_CHANNEL
+    target = Target.INCIDENT if incident.channel_name else Target.ALERTS
     plan = [post(incident, target, messages.acknowledged(incident, by=by), now=now, note="acknowledgement posted")]
-    if Severity(incident.severity).pages and incident.source == "alarm":
-        plan.insert(0, page(incident, "acknowledge", now=now))
+    if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM:
+        plan.insert(0, page(incident, PageAction.ACKNOWLEDGE, now=now))
     if incident.channel_name:
-        plan.append(step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now))
+        plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
     return plan
 
 
@@ -147,59 +157,74 @@ def on_resolve(incident: Incident, *, by: str | None, now: datetime) -> list[Out
     """Alarm cleared or resolved by hand: resolve the page, say so, post the filled post-incident template."""
     minutes = ((incident.resolved_at or now) - incident.opened_at).total_seconds() / 60
     has_channel = bool(incident.channel_name)
-    target = INCIDENT_CHANNEL if has_channel else ALERTS_CHANNEL
+    target = Target.INCIDENT if has_channel else Target.ALERTS
     plan = [post(incident, target, messages.resolved(incident, minutes=minutes, by=by), now=now,
                  note="resolution posted")]
-    if Severity(incident.severity).pages and incident.source == "alarm":
-        plan.insert(0, page(incident, "resolve", now=now))
+    if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM:
+        plan.insert(0, page(incident, PageAction.RESOLVE, now=now))
     if has_channel:
-        plan.append(step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now))
-        plan.append(step(incident, CHAT, "post_postmortem", {"target": target}, now=now))
+        plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
+        plan.append(step(incident, PostPostmortem(target=target), now=now))
     return plan
 
 
 def on_declare(incident: Incident, *, by: str | None, responders: Sequence[str], now: datetime) -> list[OutboxMessage]:
     """A person declared an incident: a channel, the declarer and responders invited, no page."""
     return [
-        step(incident, CHAT, "create_channel", {"name": incident.channel_name}, now=now),
-        step(incident, CHAT, "invite", {"users": _unique([*([by] if by else []), *responders])}, now=now),
-        post(incident, INCIDENT_CHANNEL, messages.declared(incident, by=by), now=now, note="declaration posted"),
-        step(incident, CHAT, "set_topic", {"topic": topic(incident)}, now=now),
-        step(incident, CHAT, "set_purpose", {"purpose": purpose(incident)}, now=now),
+        step(incident, CreateChannel(name=incident.channel_name or ""), now=now),
+        step(incident, Invite(users=_unique([*([by] if by else []), *responders])), now=now),
+        post(incident, Target.INCIDENT, messages.declared(incident, by=by), now=now, note="declaration posted"),
+        step(incident, SetTopic(topic=topic(incident)), now=now),
+        step(incident, SetPurpose(purpose=purpose(incident)), now=now),
     ]
 
 
 def queries(incident: Incident, event: AlarmEvent, entry: CatalogEntry | None, *, now: datetime,
-            target: str) -> list[OutboxMessage]:
+            target: Target) -> list[OutboxMessage]:
     """Run the runbook's queries over the alarm's window (with a little slack before it) and post the answers."""
     if entry is None:
         return []
     end = event.state_change_time
     start = end - event.query_span
     return [
-        step(incident, CHAT, "run_query",
-             {"query": name, "start": start.isoformat(), "end": end.isoformat(), "target": target}, now=now)
+        step(incident, RunQuery(query=name, start=start.isoformat(), end=end.isoformat(), target=target), now=now)
         for name in entry.queries
     ]
 
 
-def reminder(incident: Incident, *, playbook: Playbook, now: datetime, round_: int) -> list[OutboxMessage]:
-    """Nudge responders if the incident is not acknowledged within its severity's response time (CRITICAL 5 min,
-    HIGH 1 h); nothing for MEDIUM and LOW."""
-    wait = playbook.response_time(Severity(incident.severity))
+def reminders(incident: Incident, *, playbook: Playbook, now: datetime) -> list[OutboxMessage]:
+    """Nudge responders while the incident is not acknowledged: `ack_reminders` rounds, one response time apart
+    (CRITICAL 5 min, HIGH 1 h), in the incident channel and the alerts channel; nothing for MEDIUM and LOW."""
+    severity = Severity(incident.severity)
+    wait = playbook.response_time(severity)
     if wait is None:
         return []
-    return [step(incident, REMINDER, "ack_reminder", {"round": round_}, now=now, run_after=now + wait)]
+    policy = playbook.policy
+    targets = [Target.INCIDENT, Target.ALERTS] if incident.channel_name else [Target.ALERTS]
+    return [
+        step(incident, AckReminder(round=n, reopen_count=incident.reopen_count,
+                                   mention=_unique(policy.responders.get(severity, ())),
+                                   target_time=duration_text(wait), targets=targets),
+             now=now, run_after=now + wait * n)
+        for n in range(1, policy.ack_reminders + 1)
+    ]
+
+
+def duration_text(wait: timedelta) -> str:
+    """`1 h`, `5 min`: how a response time is said in a reminder."""
+    hours = wait / timedelta(hours=1)
+    return f"{hours:g} h" if hours >= 1 else f"{wait.total_seconds() / 60:.0f} min"
 
 
 def topic(incident: Incident) -> str:
-    """The channel topic: severity, alarm, status (≤ 250 characters)."""
-    return f"{incident.severity} · {incident.alarm_name} · {incident.status.upper()} · incident #{incident.id}"[:250]
+    """The channel topic, plain text: severity, alarm, status (≤ 250 characters)."""
+    status = str(incident.status).upper()
+    return plain(f"{incident.severity} · {incident.alarm_name} · {status} · incident #{incident.id}")[:250]
 
 
 def purpose(incident: Incident) -> str:
-    """The channel purpose."""
-    return f"Incident #{incident.id}: {incident.title} ({incident.severity}). Managed by incident-bot."[:250]
+    """The channel purpose, plain text."""
+    return plain(f"Incident #{incident.id}: {incident.title} ({incident.severity}). Managed by incident-bot.")[:250]
 
 
 def _unique(items: Sequence[str]) -> list[str]:

@@ -1,7 +1,8 @@
 """Incident lifecycle: open, repeat, reopen, acknowledge, resolve, declare.
 
 Each function changes the incident, appends to its timeline and queues the response plan's outbox rows, all in
-the caller's transaction; nothing here talks to Slack or PagerDuty directly (see `bot/outbox.py`).
+the caller's transaction; nothing here talks to Slack or PagerDuty directly (see `bot/outbox/`), and nothing
+reads the clock: callers (the application commands, `bot/incidents/commands.py`) pass `now`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,79 +19,91 @@ from bot.alarms.models import AlarmEvent, AlarmState, alarm_from_body
 from bot.alarms.severity import Severity
 from bot.errors import BadInput
 from bot.incidents import repository, response
-from bot.incidents.models import Incident, TimelineEntry, utcnow
+from bot.incidents.models import Incident, IncidentSource, IncidentStatus, TimelineEntry
 from bot.incidents.playbook import Playbook
+
+
+class AlarmAction(StrEnum):
+    """What an alarm state change did to the incidents."""
+
+    OPENED = "opened"
+    REOPENED = "reopened"
+    REPEATED = "repeated"
+    RESOLVED = "resolved"
+    NOTED = "noted"
+    STALE = "stale"
+    IGNORED = "ignored"
 
 
 @dataclass(frozen=True, slots=True)
 class AlarmOutcome:
-    """What an alarm transition did: `opened`, `reopened`, `repeated`, `resolved`, `noted`, `stale`, `ignored`."""
+    """What an alarm transition did, and to which incident."""
 
-    action: str
+    action: AlarmAction
     incident: Incident | None = None
 
 
-def note(incident: Incident, kind: str, summary: str, *, at: datetime | None = None, **data: Any) -> TimelineEntry:
+def note(incident: Incident, kind: str, summary: str, *, at: datetime, **data: Any) -> TimelineEntry:
     """One timeline entry for `incident` (the caller adds it to the session)."""
-    return TimelineEntry(incident_id=incident.id, at=at or utcnow(), kind=kind, summary=summary, data=data)
+    return TimelineEntry(incident_id=incident.id, at=at, kind=kind, summary=summary, data=data)
 
 
 def apply_alarm(
-    *, session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]
+    *, session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any], now: datetime
 ) -> AlarmOutcome:
-    """Apply one CloudWatch state change. A race on the open incident surfaces as IntegrityError (retry it)."""
+    """Apply one CloudWatch state change (`now`: when it was received). A race on the open incident surfaces as
+    IntegrityError (retry it)."""
     if event.new_state is AlarmState.ALARM:
-        return _on_alarm(session, playbook, event, body)
+        return _on_alarm(session, playbook, event, body, now)
     incident = repository.open_for_alarm(session, event.alarm_arn)
     if incident is None:
-        return AlarmOutcome("ignored")
+        return AlarmOutcome(AlarmAction.IGNORED)
     transition = _transition_entry(incident, event)
     if event.state_change_time < incident.last_transition_at:
         transition.kind, transition.summary = "stale", f"Late {event.new_state} ignored (older than the last change)"
         session.add(transition)
-        return AlarmOutcome("stale", incident)
+        return AlarmOutcome(AlarmAction.STALE, incident)
     session.add(transition)
     if event.new_state is AlarmState.INSUFFICIENT_DATA:
-        return AlarmOutcome("noted", incident)
+        return AlarmOutcome(AlarmAction.NOTED, incident)
     incident.alarm = body
-    _close(session, incident, at=event.state_change_time, by=None)
-    return AlarmOutcome("resolved", incident)
+    _close(session, incident, at=event.state_change_time, by=None, now=now)
+    return AlarmOutcome(AlarmAction.RESOLVED, incident)
 
 
-def acknowledge(*, session: Session, incident_id: int, by: str | None) -> Incident:
+def acknowledge(*, session: Session, incident_id: int, by: str | None, now: datetime) -> Incident:
     """Mark an incident acknowledged (idempotent) and queue the page acknowledgement and a post."""
     incident = _get(session, incident_id)
-    if incident.status == "resolved":
+    if incident.status == IncidentStatus.RESOLVED:
         raise BadInput(f"incident #{incident_id} is already resolved")
-    if incident.status == "acknowledged":
+    if incident.status == IncidentStatus.ACKNOWLEDGED:
         return incident
-    now = utcnow()
-    incident.status, incident.acknowledged_at, incident.acknowledged_by = "acknowledged", now, by
+    incident.status, incident.acknowledged_at, incident.acknowledged_by = IncidentStatus.ACKNOWLEDGED, now, by
     session.add(note(incident, "acknowledged", f"Acknowledged by {by or 'someone'}", at=now, by=by))
     session.add_all(response.on_acknowledge(incident, by=by, now=now))
     return incident
 
 
-def resolve(*, session: Session, incident_id: int, by: str | None) -> Incident:
+def resolve(*, session: Session, incident_id: int, by: str | None, now: datetime) -> Incident:
     """Resolve an incident by hand (idempotent)."""
     incident = _get(session, incident_id)
-    if incident.status == "resolved":
+    if incident.status == IncidentStatus.RESOLVED:
         return incident
-    _close(session, incident, at=utcnow(), by=by)
+    _close(session, incident, at=now, by=by, now=now)
     return incident
 
 
 def declare(
-    *, session: Session, playbook: Playbook, title: str, by: str | None, severity: Severity = Severity.HIGH
+    *, session: Session, playbook: Playbook, title: str, by: str | None, now: datetime,
+    severity: Severity = Severity.HIGH,
 ) -> Incident:
     """Open an incident by hand (`/incident declare`): its own channel, no page."""
     title = " ".join(title.split())
     if not title:
         raise BadInput("an incident needs a title: /incident declare <title>")
-    now = utcnow()
     incident = Incident(
         title=title[:300], alarm_name="declared", alarm_arn=f"declared:{now.timestamp()}", open_key=None,
-        severity=severity.value, status="open", source="declared", region="", opened_at=now,
+        severity=severity.value, status=IncidentStatus.OPEN, source=IncidentSource.DECLARED, region="", opened_at=now,
         last_transition_at=now, reopen_count=0, alarm={},
     )
     session.add(incident)
@@ -114,8 +128,8 @@ def find(*, session: Session, incident_id: int | None, channel_id: str | None) -
 
 def unresolved(*, session: Session, limit: int = 20) -> list[Incident]:
     """Open and acknowledged incidents, newest first."""
-    found = [*repository.newest(session, limit=limit, status="open"),
-             *repository.newest(session, limit=limit, status="acknowledged")]
+    found = [*repository.newest(session, limit=limit, status=IncidentStatus.OPEN),
+             *repository.newest(session, limit=limit, status=IncidentStatus.ACKNOWLEDGED)]
     return sorted(found, key=lambda incident: incident.id, reverse=True)[:limit]
 
 
@@ -131,7 +145,8 @@ def alarm_window(incident: Incident, *, fallback: timedelta) -> tuple[datetime, 
     return end - span, end
 
 
-def _on_alarm(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
+def _on_alarm(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any],
+              now: datetime) -> AlarmOutcome:
     # The open incident of an alarm is always its latest one (reopening reuses the latest): one query serves both.
     latest = repository.latest_for_alarm(session, event.alarm_arn)
     incident = latest if latest is not None and latest.open_key == event.alarm_arn else None
@@ -142,26 +157,28 @@ def _on_alarm(session: Session, playbook: Playbook, event: AlarmEvent, body: dic
         else:
             incident.alarm, incident.last_transition_at = body, event.state_change_time
         session.add(entry)
-        return AlarmOutcome("repeated", incident)
+        return AlarmOutcome(AlarmAction.REPEATED, incident)
 
     if latest is not None and latest.resolved_at is not None:
         if event.state_change_time <= latest.resolved_at:
             entry = _transition_entry(latest, event)
             entry.kind, entry.summary = "stale", "Late ALARM ignored (older than the resolution)"
             session.add(entry)
-            return AlarmOutcome("stale", latest)
+            return AlarmOutcome(AlarmAction.STALE, latest)
         if event.state_change_time - latest.resolved_at <= playbook.policy.reopen_window:
-            return _reopen(session, playbook, latest, event, body)
-    return _open(session, playbook, event, body)
+            return _reopen(session, playbook, latest, event, body, now)
+    return _open(session, playbook, event, body, now)
 
 
-def _open(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
+def _open(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any],
+          now: datetime) -> AlarmOutcome:
     entry = playbook.entry_for(event.alarm_name)
     severity = playbook.severity_for(event.alarm_name)
     at = event.state_change_time
     incident = Incident(
         title=entry.title if entry else event.alarm_name, alarm_name=event.alarm_name, alarm_arn=event.alarm_arn,
-        open_key=event.alarm_arn, severity=severity.value, status="open", source="alarm", region=event.region,
+        open_key=event.alarm_arn, severity=severity.value, status=IncidentStatus.OPEN, source=IncidentSource.ALARM,
+        region=event.region,
         opened_at=at, last_transition_at=at, reopen_count=0, alarm=body,
     )
     if severity.opens_channel:
@@ -173,15 +190,15 @@ def _open(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[st
     known = "" if entry else " (alarm not in the catalog: generic runbook)"
     session.add(_transition_entry(incident, event))
     session.add(note(incident, "opened", f"Opened as {severity.value}{known}", at=at))
-    session.add_all(response.on_open(incident, event, playbook=playbook, now=utcnow()))
-    return AlarmOutcome("opened", incident)
+    session.add_all(response.on_open(incident, event, playbook=playbook, now=now))
+    return AlarmOutcome(AlarmAction.OPENED, incident)
 
 
 def _reopen(
-    session: Session, playbook: Playbook, incident: Incident, event: AlarmEvent, body: dict[str, Any]
+    session: Session, playbook: Playbook, incident: Incident, event: AlarmEvent, body: dict[str, Any], now: datetime
 ) -> AlarmOutcome:
     at = event.state_change_time
-    incident.status, incident.open_key, incident.resolved_at = "open", event.alarm_arn, None
+    incident.status, incident.open_key, incident.resolved_at = IncidentStatus.OPEN, event.alarm_arn, None
     incident.acknowledged_at = incident.acknowledged_by = None
     incident.reopen_count += 1
     incident.last_transition_at = at
@@ -190,19 +207,19 @@ def _reopen(
     session.add(_transition_entry(incident, event))
     session.add(note(incident, "reopened", f"Reopened (ALARM again within the reopen window, #{incident.reopen_count})",
                      at=at))
-    session.add_all(response.on_reopen(incident, event, playbook=playbook, now=utcnow()))
-    return AlarmOutcome("reopened", incident)
+    session.add_all(response.on_reopen(incident, event, playbook=playbook, now=now))
+    return AlarmOutcome(AlarmAction.REOPENED, incident)
 
 
-def _close(session: Session, incident: Incident, *, at: datetime, by: str | None) -> None:
-    incident.status, incident.open_key, incident.resolved_at = "resolved", None, at
+def _close(session: Session, incident: Incident, *, at: datetime, by: str | None, now: datetime) -> None:
+    incident.status, incident.open_key, incident.resolved_at = IncidentStatus.RESOLVED, None, at
     incident.last_transition_at = max(at, incident.last_transition_at)
     minutes = (at - incident.opened_at).total_seconds() / 60
     summary = (
         f"Resolved by {by} after {minutes:.0f} min" if by else f"Resolved: alarm back to OK after {minutes:.0f} min"
     )
     session.add(note(incident, "resolved", summary, at=at, by=by))
-    session.add_all(response.on_resolve(incident, by=by, now=utcnow()))
+    session.add_all(response.on_resolve(incident, by=by, now=now))
 
 
 def _get(session: Session, incident_id: int) -> Incident:

@@ -1,7 +1,8 @@
-"""Query results as Slack messages (Block Kit as plain dicts) and one-line headlines for the timeline.
+"""Query results as Slack messages (Block Kit through `bot.presentation`) and one-line headlines for the timeline.
 
-Slack's limits (FIELD_NOTES): ≤ 50 blocks, section text ≤ 3,000 characters, header ≤ 150. Rows that do not fit
-are counted in a "N more rows not shown" line rather than dropped silently.
+Log lines are outside text: table cells go into code blocks through `mrkdwn.code_line` (escaped, no backticks),
+so a hostile `@message` can neither mention anyone nor close the block. Rows that do not fit Slack's limits are
+counted in a "N more rows not shown" line rather than dropped silently.
 """
 
 from __future__ import annotations
@@ -11,51 +12,46 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.incidents.ports import Message, QueryResult
+from bot.presentation import mrkdwn as md
+from bot.presentation.blocks import BLOCKS_MAX, SECTION_TEXT_MAX, Block, context, cut, header, section
 from bot.queries.catalog import QueryDef
 from bot.queries.shares import triage_hints, with_shares
 from bot.queries.table import cell_text, table_lines
 
-MAX_BLOCKS = 50
-MAX_SECTION = 3000
-MAX_HEADER = 150
 MAX_ROWS = 50  # a chat message is for a glance; the CLI and the console show everything
-_FENCE = "```"
+_FENCE_SIZE = len(md.fenced([]))
 
 
 def result_message(
     query: QueryDef, result: QueryResult, *, start: datetime, end: datetime, max_rows: int = MAX_ROWS
 ) -> Message:
     """A Slack message showing `result` of `query` over [start, end] as a table, with hints and a headline."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _cut(query.title, MAX_HEADER)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(_context(query, result, start, end),
-                                                                          MAX_SECTION)}]},
-    ]
+    blocks: list[Block] = [header(query.title), context(_context(query, result, start, end))]
+    text = md.escape(headline(query, result))
     if not result.ok:
         reason = result.message or "no reason given"
-        blocks.append(_section(f":warning: *Query {result.status.lower()}*: {reason}"))
-        return Message(text=headline(query, result), blocks=blocks)
+        blocks.append(section(f":warning: *Query {md.escape(result.status.lower())}*: {md.escape(reason)}"))
+        return Message(text=text, blocks=blocks)
     shown = with_shares(query, result)
     if not shown.rows:
-        blocks.append(_section("No matching log events in this window."))
-        return Message(text=headline(query, result), blocks=blocks)
+        blocks.append(section("No matching log events in this window."))
+        return Message(text=text, blocks=blocks)
     hints = triage_hints(query, result)
     # Keep room for the hints and the "more rows" note.
-    budget = MAX_BLOCKS - len(blocks) - len(hints) - 1
+    budget = BLOCKS_MAX - len(blocks) - len(hints) - 1
     table_blocks, rows_shown = _table_blocks(query, shown.fields, shown.rows[:max_rows], budget)
     blocks += table_blocks
     hidden = len(shown.rows) - rows_shown
     if hidden > 0:
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"{hidden} more row{'s' if hidden != 1 else ''} not shown"}]})
-    blocks += [_section(_cut(f":bulb: {hint}", MAX_SECTION)) for hint in hints]
-    return Message(text=headline(query, result), blocks=blocks)
+        blocks.append(context(f"{hidden} more row{'s' if hidden != 1 else ''} not shown"))
+    blocks += [section(f":bulb: {hint}") for hint in hints]
+    return Message(text=text, blocks=blocks)
 
 
 def headline(query: QueryDef, result: QueryResult) -> str:
     """One line for the timeline, e.g. `dlq-breakdown: parse_error 812 (81%), duplicate 150 (15%)`."""
     if not result.ok:
-        return _cut(f"{query.name}: {result.status.lower()}: {result.message or 'no reason given'}", 300)
+        return cut(f"{query.name}: {result.status.lower()}: {result.message or 'no reason given'}", 300)
     if not result.rows:
         return f"{query.name}: no matching log events"
     shown = with_shares(query, result)
@@ -63,44 +59,45 @@ def headline(query: QueryDef, result: QueryResult) -> str:
         share = query.share
         parts = [f"{row.get(share.label, '(none)')} {cell_text(query, share.of, row.get(share.of))} "
                  f"({cell_text(query, share.column, row.get(share.column))})" for row in shown.rows[:3]]
-        return _cut(f"{query.name}: {', '.join(parts)}{_ellipsis(shown.rows, 3)}", 300)
+        return cut(f"{query.name}: {', '.join(parts)}{_ellipsis(shown.rows, 3)}", 300)
     if len(result.rows) == 1:
         row = result.rows[0]
         parts = [f"{name} {cell_text(query, name, row[name], width=40)}"
                  for name in result.fields if name in row]
-        return _cut(f"{query.name}: {', '.join(parts[:4])}", 300)
+        return cut(f"{query.name}: {', '.join(parts[:4])}", 300)
     label, number = _label_and_number(result.fields, result.rows)
     if label and number:
         parts = [f"{row.get(label, '(none)')} {cell_text(query, number, row.get(number))}"
                  for row in result.rows[:3]]
-        return _cut(f"{query.name}: {', '.join(parts)}{_ellipsis(result.rows, 3)}", 300)
+        return cut(f"{query.name}: {', '.join(parts)}{_ellipsis(result.rows, 3)}", 300)
     return f"{query.name}: {len(result.rows)} rows"
 
 
 def _table_blocks(
     query: QueryDef, fields: Sequence[str], rows: Sequence[Mapping[str, Any]], budget: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Code-block sections of at most MAX_SECTION characters each, within `budget` blocks."""
-    lines = table_lines(fields, rows, query=query, width=80)
-    header, body = lines[:2], lines[2:]
-    blocks: list[dict[str, Any]] = []
+    """Code-block sections of at most SECTION_TEXT_MAX characters each, within `budget` blocks."""
+    lines = [md.code_line(line) for line in table_lines(fields, rows, query=query, width=80)]
+    top, body = lines[:2], lines[2:]
+    blocks: list[Block] = []
     used = 0
     while used < len(body) and len(blocks) < budget:
-        chunk = [*header]
-        size = sum(len(line) + 1 for line in chunk) + 2 * len(_FENCE) + 2
-        while used < len(body) and size + len(body[used]) + 1 <= MAX_SECTION:
+        chunk = [*top]
+        size = sum(len(line) + 1 for line in chunk) + _FENCE_SIZE
+        while used < len(body) and size + len(body[used]) + 1 <= SECTION_TEXT_MAX:
             chunk.append(body[used])
             size += len(body[used]) + 1
             used += 1
-        if len(chunk) == len(header):  # one line too wide to fit: cut it rather than loop forever
-            chunk.append(_cut(body[used], MAX_SECTION - size))
+        if len(chunk) == len(top):  # one line too wide to fit: cut it rather than loop forever
+            line = body[used][: SECTION_TEXT_MAX - size - 1]
+            chunk.append(line[: line.rfind("&")] if line.rfind("&") > line.rfind(";") else line)
             used += 1
-        blocks.append(_section(_FENCE + "\n" + "\n".join(chunk) + "\n" + _FENCE))
+        blocks.append(section(md.fenced(chunk)))
     return blocks, used
 
 
 def _context(query: QueryDef, result: QueryResult, start: datetime, end: datetime) -> str:
-    parts = [f"`{query.name}`", f"{_when(start)} – {_when(end)} UTC", f"{len(result.rows)} rows"]
+    parts = [md.code(query.name), f"{_when(start)} – {_when(end)} UTC", f"{len(result.rows)} rows"]
     if result.records_scanned is not None:
         parts.append(f"{result.records_scanned:,} records scanned")
     if result.elapsed_seconds is not None:
@@ -126,11 +123,3 @@ def _label_and_number(
 
 def _ellipsis(rows: Sequence[Any], shown: int) -> str:
     return " …" if len(rows) > shown else ""
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

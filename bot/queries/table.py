@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.presentation.blocks import cut
 from bot.queries.catalog import QueryDef
 
 
@@ -22,7 +23,7 @@ def cell_text(query: QueryDef | None, column: str, value: Any, *, width: int = 6
         text = f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value)}"
     else:
         text = " ".join(str(value).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return cut(text, width)
 
 
 def table_lines(

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alarms.models import alarm_from_body
 from bot.incidents import repository
+from bot.incidents.models import IncidentStatus
 from bot.incidents.postmortem import postmortem_context
 from bot.incidents.schemas import IncidentDetail, IncidentOut
 
@@ -78,9 +79,10 @@ async def list_incidents(request: Request, limit: int = 100, status: str | None 
     """Incidents, newest first."""
     if not 1 <= limit <= 1000:
         return error(400, "limit must be between 1 and 1000")
-    if status is not None and status not in {"open", "acknowledged", "resolved"}:
+    if status is not None and status not in set(IncidentStatus):
         return error(400, "status must be open, acknowledged or resolved")
-    rows = await request.app.state.db.run(lambda s: repository.newest(s, limit=limit, status=status))
+    wanted = IncidentStatus(status) if status is not None else None
+    rows = await request.app.state.db.run(lambda s: repository.newest(s, limit=limit, status=wanted))
     return JSONResponse([IncidentOut.of(r).model_dump(mode="json") for r in rows])
 
 

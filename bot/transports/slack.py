@@ -3,9 +3,10 @@
 Bolt checks each request's signature (`SLACK_SIGNING_SECRET`; a bad or stale one gets 401) and, with
 `process_before_response=False`, answers Slack as soon as a listener calls `ack()`; the listener then keeps
 running and posts its result through the request's `response_url`. Listeners stay thin: parse the
-text (`slack_commands`), acknowledge, call the domain (`bot.incidents.service`, a catalog query on the
-`LogSearch` port), render. Bad arguments raise `BadInput` before `ack()`, and the error handler turns them
-into an ephemeral usage reply inside the acknowledgement itself.
+text (`slack_commands`), acknowledge, call one application command (`bot.incidents.commands`) or a catalog
+query on the `LogSearch` port, render (through `bot.presentation`, outside text escaped). Bad arguments raise
+`BadInput` before `ack()`, and the error handler turns them into an ephemeral usage reply inside the
+acknowledgement itself.
 
 To add a query command: map it in `QUERY_COMMANDS` (and add it to `slack-app-manifest.yaml`). To add a button:
 register `bolt.action("<action_id>")` in `build_slack_app` with a listener that acks first.
@@ -32,19 +33,17 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.orm import Session
 
+from bot.clock import Clock
 from bot.errors import BadInput, QueryError
-from bot.incidents import service
+from bot.incidents.commands import IncidentCommands
 from bot.incidents.messages import channel_link, mention
-from bot.incidents.models import Incident, utcnow
-from bot.incidents.playbook import Playbook
 from bot.incidents.ports import LogSearch, Message, QueryResult
-from bot.outbox import Relay
+from bot.presentation import mrkdwn as md
+from bot.presentation.blocks import fit_message, section
 from bot.queries.catalog import QueryCatalog
 from bot.queries.render import result_message
 from bot.settings import Settings
-from bot.store import Database
 from bot.transports.http import MAX_BODY, error
 from bot.transports.slack_commands import (
     IncidentCommand,
@@ -79,9 +78,8 @@ Listener = Callable[..., Awaitable[None]]
 class SlackDeps:
     """What the listeners use, handed to Bolt with each request (app.state is filled only at start-up)."""
 
-    db: Database
-    relay: Relay
-    playbook: Playbook
+    commands: IncidentCommands
+    clock: Clock
     logs: LogSearch
     queries: QueryCatalog
     query_slots: asyncio.Semaphore
@@ -116,7 +114,7 @@ def mount_slack(app: FastAPI, settings: Settings) -> None:
         if declared.isdigit() and int(declared) > MAX_BODY:
             return error(413, f"body larger than {MAX_BODY // 1024} KiB")
         state = request.app.state
-        deps = SlackDeps(db=state.db, relay=state.relay, playbook=state.playbook, logs=state.adapters.logs,
+        deps = SlackDeps(commands=state.commands, clock=state.clock, logs=state.adapters.logs,
                          queries=queries, query_slots=slots)
         return await handler.handle(request, {"deps": deps})
 
@@ -167,7 +165,7 @@ def _query_listener(query_name: str, parse: Callable[[str], QueryCommand]) -> Li
         await ack(response_type="ephemeral",
                   text=f":mag: Running _{query.title}_ over the last {window_text(window)}…")
         async with _after_ack(body, context):
-            end = utcnow()
+            end = deps.clock()
             start = end - window
             result = await deps.run(text, start=start, end=end)
             log.info("slack_query_answered", query=query_name, status=result.status, rows=len(result.rows),
@@ -189,47 +187,34 @@ async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[st
         log.info("slack_incident_command", action=parsed.action, user=user)
         # ack/resolve are announced in the incident channel by the outbox; the caller gets a private confirmation.
         public = parsed.action in {"status", "declare"}
-        await _reply(respond, Message(text=text, blocks=[_section(text)]), in_channel=public)
+        await _reply(respond, Message(text=text, blocks=[section(text)]), in_channel=public)
 
 
 async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, user: str | None,
-                                channel: str | None) -> str:
+                               channel: str | None) -> str:
+    commands = deps.commands
     if parsed.action == "declare":
-        incident = await deps.db.run(
-            lambda session: service.declare(session=session, playbook=deps.playbook, title=parsed.title, by=user)
-        )
-        deps.relay.wake()
-        return (f":rotating_light: Incident #{incident.id} *{incident.title}* declared by {_who(user)} "
+        incident = await commands.declare(title=parsed.title, by=user)
+        return (f":rotating_light: Incident #{incident.id} {md.bold(incident.title)} declared by {_who(user)} "
                 f"({incident.severity}): opening {channel_link(incident)} and inviting the responders.")
     if parsed.action == "status":
-        def status(session: Session) -> str:
-            if parsed.incident_id is None and channel and _channel_incident(session, channel) is None:
-                return overview_text(service.unresolved(session=session), now=utcnow())
-            incident = service.find(session=session, incident_id=parsed.incident_id, channel_id=channel)
-            return status_text(incident, now=utcnow())
-
-        return await deps.db.run(status)
+        status = await commands.status(incident_id=parsed.incident_id, channel_id=channel)
+        if status.incident is None:
+            return overview_text(status.unresolved, now=deps.clock())
+        return status_text(status.incident, now=deps.clock())
     return await _transition(deps, parsed.action, incident_id=parsed.incident_id, channel=channel, user=user)
 
 
 async def _transition(deps: SlackDeps, action: str, *, incident_id: int | None, channel: str | None,
                       user: str | None) -> str:
-    """Acknowledge or resolve; the service queues the page update and the channel post."""
-    def transition(session: Session) -> tuple[Incident, str]:
-        incident = service.find(session=session, incident_id=incident_id, channel_id=channel)
-        before = incident.status
-        if action == "ack":
-            service.acknowledge(session=session, incident_id=incident.id, by=user)
-        else:
-            service.resolve(session=session, incident_id=incident.id, by=user)
-        return incident, before
-
-    incident, before = await deps.db.run(transition)
-    deps.relay.wake()
+    """Acknowledge or resolve; the command queues the page update and the channel post."""
+    change = deps.commands.acknowledge if action == "ack" else deps.commands.resolve
+    transition = await change(incident_id=incident_id, channel_id=channel, by=user)
+    incident = transition.incident
     done = "acknowledged" if action == "ack" else "resolved"
-    if before == incident.status:
-        return f"Incident #{incident.id} *{incident.title}* was already {done}."
-    return f":white_check_mark: Incident #{incident.id} *{incident.title}* {done} by {_who(user)}."
+    if not transition.changed:
+        return f"Incident #{incident.id} {md.bold(incident.title)} was already {done}."
+    return f":white_check_mark: Incident #{incident.id} {md.bold(incident.title)} {done} by {_who(user)}."
 
 
 async def acknowledge_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
@@ -255,7 +240,7 @@ async def _button_transition(verb: str, body: dict[str, Any], action: dict[str, 
     text = await _transition(_deps(context), verb, incident_id=incident_id, channel=None, user=user)
     log.info("slack_button_pressed", action=action.get("action_id"), user=user)
     # The channel hears about it from the outbox post; the presser gets a private confirmation.
-    await _reply(respond, Message(text=text, blocks=[_section(text)]), in_channel=False)
+    await _reply(respond, Message(text=text, blocks=[section(text)]), in_channel=False)
 
 
 async def dlq_breakdown_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
@@ -265,11 +250,8 @@ async def dlq_breakdown_button(ack: AsyncAck, body: dict[str, Any], action: dict
     async with _after_ack(body, context):
         deps = _deps(context)
         query = deps.queries.get(DLQ_QUERY)
-        incident_id = _button_incident(action)
-        incident = await deps.db.run(
-            lambda session: service.find(session=session, incident_id=incident_id, channel_id=None)
-        )
-        start, end = service.alarm_window(incident, fallback=query.default_window)
+        incident, (start, end) = await deps.commands.alarm_window(incident_id=_button_incident(action),
+                                                                  fallback=query.default_window)
         result = await deps.run(query.render({}), start=start, end=end)
         log.info("slack_query_answered", query=DLQ_QUERY, status=result.status, rows=len(result.rows),
                  incident_id=incident.id)
@@ -285,16 +267,16 @@ async def on_error(error: Exception, body: dict[str, Any], response: BoltRespons
     if isinstance(error, BoltUnhandledRequestError):
         log.info("slack_request_unhandled", what=what)
         if command and response is not None:
-            return _ephemeral(f":warning: incident-bot does not know {command}.")
+            return _ephemeral(f":warning: incident-bot does not know {md.escape(command)}.")
         return None
     if isinstance(error, BadInput):
         log.info("slack_request_refused", what=what, reason=error.reason)
-        text = f":warning: {error.reason}"
+        text = f":warning: {md.escape(error.reason)}"
         if response is not None and command:
             text += f"\n{usage(command)}"
     elif isinstance(error, QueryError):
         log.warning("slack_query_failed", what=what, error=_one_line(str(error)))
-        text = f":warning: the query could not run: {error}"
+        text = f":warning: the query could not run: {md.escape(str(error))}"
     else:
         log.error("slack_request_failed", what=what, error=_one_line(f"{type(error).__name__}: {error}"))
         text = FAILED_REPLY
@@ -322,7 +304,8 @@ async def _after_ack(body: dict[str, Any], context: AsyncBoltContext) -> AsyncIt
 
 async def _reply(respond: AsyncRespond, message: Message, *, in_channel: bool = True) -> None:
     """Post through `response_url`; a refusal is logged (the command already ran), not retried."""
-    answer = await respond(text=message.text[:3000], blocks=[dict(block) for block in message.blocks],
+    message = fit_message(message)
+    answer = await respond(text=message.text, blocks=[dict(block) for block in message.blocks],
                            response_type="in_channel" if in_channel else "ephemeral", replace_original=False)
     if answer.status_code != 200:
         log.warning("slack_reply_refused", status=answer.status_code, body=_one_line(str(answer.body)))
@@ -335,13 +318,6 @@ def _deps(context: AsyncBoltContext) -> SlackDeps:
     return deps
 
 
-def _channel_incident(session: Session, channel: str) -> Incident | None:
-    try:
-        return service.find(session=session, incident_id=None, channel_id=channel)
-    except BadInput:
-        return None
-
-
 def _button_incident(action: dict[str, Any]) -> int:
     value = str(action.get("value") or "")
     if not value.isdigit():
@@ -351,10 +327,6 @@ def _button_incident(action: dict[str, Any]) -> int:
 
 def _who(user: str | None) -> str:
     return mention([user]) if user else "someone"
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
 def _ephemeral(text: str) -> BoltResponse:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from bot.errors import BadInput
 from bot.incidents.messages import channel_link, mention
 from bot.incidents.models import Incident
+from bot.presentation import mrkdwn as md
 
 USAGE = {
     "/trace": "/trace ORD-12345 [window]",
@@ -50,7 +51,7 @@ class IncidentCommand:
 
 def usage(command: str) -> str:
     """The one-line usage of a slash command, in Slack code style."""
-    return f"Usage: `{USAGE.get(command, command)}`"
+    return f"Usage: {md.code(USAGE.get(command, command))}"
 
 
 def parse_window(text: str) -> timedelta:
@@ -117,7 +118,7 @@ def window_text(window: timedelta) -> str:
 def status_text(incident: Incident, *, now: datetime) -> str:
     """One mrkdwn paragraph: id, title, status, severity, age, who acknowledged, where it is handled."""
     age = _minutes(now - incident.opened_at)
-    parts = [f"*#{incident.id} {incident.title}*", f"{incident.status.upper()} · {incident.severity}",
+    parts = [md.bold(f"#{incident.id} {incident.title}"), f"{incident.status.upper()} · {incident.severity}",
              f"opened {age} ago"]
     if incident.acknowledged_at is not None:
         who = mention([incident.acknowledged_by]) if incident.acknowledged_by else "someone"

@@ -2,8 +2,8 @@
 
 Order of checks: size (done by the route), envelope shape (400), topic allowlist (403), signature (403). Only
 then do we act: confirm a subscription by GETting its SubscribeURL (SNS hosts only), log an unsubscribe, or pass
-a notification to `bot.incidents.intake`. We answer 2xx only once the delivery is safely stored; a store outage
-answers 503 so SNS retries instead of losing the alarm.
+a notification to the `receive_alarm` application command (`bot.incidents.commands`). We answer 2xx only once
+the delivery is safely stored; a store outage answers 503 so SNS retries instead of losing the alarm.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import BadInput, UnknownTopic, VerificationFailed
-from bot.incidents.intake import receive_notification
-from bot.incidents.playbook import Playbook
+from bot.incidents.commands import IncidentCommands
+from bot.incidents.intake import ReceiptOutcome
 from bot.metrics import Metrics
 from bot.sns.envelope import MessageType, parse_envelope
 from bot.sns.verify import SignatureVerifier, is_sns_url
-from bot.store import Database
 
 log = structlog.get_logger("incident_bot.sns")
 
@@ -39,13 +38,11 @@ class Answer:
 class SnsIntake:
     """Everything the SNS endpoint needs, built once by the app."""
 
-    db: Database
-    playbook: Playbook
+    commands: IncidentCommands
     verifier: SignatureVerifier
     topics: Collection[str]
     confirm: Callable[[str], Awaitable[None]]
     metrics: Metrics
-    on_stored: Callable[[], None] = lambda: None
 
     async def handle(self, body: bytes) -> Answer:
         """Authenticate and act on one SNS delivery body."""
@@ -60,19 +57,19 @@ class SnsIntake:
                 raise UnknownTopic(f"topic {envelope.topic_arn[:256]} is not in SNS_TOPIC_ARNS")
             await self.verifier.verify(envelope)
             if envelope.type is MessageType.NOTIFICATION:
-                receipt = await receive_notification(
-                    db=self.db, playbook=self.playbook, message_id=envelope.message_id,
-                    topic_arn=envelope.topic_arn, message=envelope.message,
+                receipt = await self.commands.receive_alarm(
+                    message_id=envelope.message_id, topic_arn=envelope.topic_arn, message=envelope.message,
                 )
                 outcome = receipt.outcome
                 structlog.contextvars.bind_contextvars(alarm_name=receipt.alarm_name, incident_id=receipt.incident_id)
-                if receipt.outcome in {"opened", "reopened"}:
-                    self.metrics.incidents_opened.labels(self.playbook.severity_for(receipt.alarm_name or "")).inc()
-                elif receipt.outcome == "resolved":
-                    self.metrics.incidents_resolved.labels(self.playbook.severity_for(receipt.alarm_name or "")).inc()
-                log.info("alarm_received" if receipt.outcome != "not_an_alarm" else "notification_not_an_alarm",
+                severity = self.commands.playbook.severity_for(receipt.alarm_name or "")
+                if receipt.outcome in {ReceiptOutcome.OPENED, ReceiptOutcome.REOPENED}:
+                    self.metrics.incidents_opened.labels(severity).inc()
+                elif receipt.outcome is ReceiptOutcome.RESOLVED:
+                    self.metrics.incidents_resolved.labels(severity).inc()
+                not_alarm = receipt.outcome is ReceiptOutcome.NOT_AN_ALARM
+                log.info("notification_not_an_alarm" if not_alarm else "alarm_received",
                          outcome=outcome, topic_arn=envelope.topic_arn)
-                self.on_stored()
                 return Answer(200, {"outcome": outcome, "incident_id": receipt.incident_id})
             if envelope.type is MessageType.SUBSCRIPTION_CONFIRMATION:
                 url = envelope.subscribe_url or ""

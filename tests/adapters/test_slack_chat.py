@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters.recording import RecordingChat
-from bot.adapters.slack_chat import SlackChat, SlackRefused, post_response
+from bot.adapters.slack_chat import SlackChat, SlackRefused
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.incidents.ports import Message, NameTaken
 from tests.fakes.fixtures import SLACK_TOKEN
@@ -306,34 +306,6 @@ async def test_unreachable_slack_is_transient() -> None:
 
     with pytest.raises(TransientDeliveryError):
         await chat.find_channel("alerts")
-
-
-# -- response_url --------------------------------------------------------------------------------------------
-
-
-async def test_post_response_answers_in_channel(fake_slack: FakeSlack) -> None:
-    """A slash-command answer posted to response_url is recorded as an in_channel response."""
-    url = fake_slack.response_url()
-
-    await post_response(url, Message(text="3 open incidents"))
-    await post_response(url, Message(text="only you see this"), in_channel=False)
-
-    assert [(r["text"], r["response_type"]) for r in fake_slack.responses(url)] == [
-        ("3 open incidents", "in_channel"), ("only you see this", "ephemeral")
-    ]
-
-
-async def test_response_url_refuses_a_sixth_post(fake_slack: FakeSlack) -> None:
-    """Slack accepts five posts per response_url; the sixth is refused permanently."""
-    url = fake_slack.response_url()
-    for n in range(5):
-        await post_response(url, Message(text=f"update {n}"))
-
-    with pytest.raises(SlackRefused) as refused:
-        await post_response(url, Message(text="one too many"))
-
-    assert refused.value.error == "used_url"
-    assert len(fake_slack.responses(url)) == 5
 
 
 # -- the fake's own rules, through the sync client (form bodies) ---------------------------------------------

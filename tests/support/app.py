@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.clock import Clock
 from bot.settings import Settings
 from bot.sns.signing import SnsSigner
 from tests.support.alarms import CRITICAL_TOPIC, HIGH_TOPIC
@@ -53,13 +54,12 @@ class Bot:
         from datetime import timedelta
 
         from bot.incidents import repository
-        from bot.incidents.models import utcnow
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             await self.drain(timeout=timeout)
-            soon = utcnow() + timedelta(seconds=horizon)
+            soon = self.app.state.clock() + timedelta(seconds=horizon)
             if not await self.app.state.db.run(lambda session, soon=soon: repository.pending_before(session, soon)):
                 return
             await asyncio.sleep(0.05)
@@ -99,11 +99,12 @@ def test_settings(database_url: str, cert: Path, tmp_path: Path, **overrides: An
 @asynccontextmanager
 async def running_bot(settings: Settings, signer: SnsSigner, *, adapters: Adapters | None = None,
                       run_relay: bool = False, http_transport: httpx.AsyncBaseTransport | None = None,
-                      ) -> AsyncIterator[Bot]:
-    """Start the app's lifespan and yield a client bound to it in-process."""
+                      clock: Clock | None = None) -> AsyncIterator[Bot]:
+    """Start the app's lifespan and yield a client bound to it in-process (on `clock` when given)."""
     from bot.app import NoTracebacks, create_app
 
-    app = create_app(settings, adapters=adapters, run_relay=run_relay, http_transport=http_transport)
+    app = create_app(settings, adapters=adapters, run_relay=run_relay, http_transport=http_transport,
+                     **({"clock": clock} if clock else {}))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=NoTracebacks(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as client:
@@ -119,9 +120,9 @@ def make_bot(database_url: str, sns_identity: tuple[SnsSigner, Path], tmp_path: 
     signer, cert = sns_identity
 
     def factory(*, adapters: Adapters | None = None, run_relay: bool = False,
-                http_transport: httpx.AsyncBaseTransport | None = None, **overrides: Any,
-                ) -> AbstractAsyncContextManager[Bot]:
+                http_transport: httpx.AsyncBaseTransport | None = None, clock: Clock | None = None,
+                **overrides: Any) -> AbstractAsyncContextManager[Bot]:
         return running_bot(test_settings(database_url, cert, tmp_path, **overrides), signer,
-                           adapters=adapters, run_relay=run_relay, http_transport=http_transport)
+                           adapters=adapters, run_relay=run_relay, http_transport=http_transport, clock=clock)
 
     return factory

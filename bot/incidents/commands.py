@@ -1,0 +1,134 @@
+"""Application commands: what a transport asks of the incident domain, one method per request kind.
+
+Each command owns its transaction (one `db.run` unit of work; the `IntegrityError` re-run for racing alarm
+twins included), reads the injected clock, and wakes the relay once its outbox rows are committed. Transports
+(`bot/transports/sns.py`, `slack.py`, …) parse and authenticate, then call exactly one of these; they never build
+units of work themselves. Errors: `BadInput` (one-line reason) for a request that cannot be done (no such
+incident, resolved already…); `SQLAlchemyError` when the store is unavailable.
+
+To add a command (a PagerDuty webhook event, an acknowledge from the web page…): add a method here that does its
+work in one `self._db.run(...)` through `bot/incidents/service.py`, calls `self._wake()` if it queued steps, and
+returns a small result the transport renders; then call it from the transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.alarms.models import alarm_body, alarm_from_body
+from bot.clock import Clock, wall_clock
+from bot.incidents import intake, repository, service
+from bot.incidents.intake import Receipt
+from bot.incidents.models import Incident, IncidentStatus
+from bot.incidents.playbook import Playbook
+from bot.store import Database
+
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """An acknowledge or resolve: the incident after it, and its status before (equal: it was a no-op)."""
+
+    incident: Incident
+    before: IncidentStatus
+
+    @property
+    def changed(self) -> bool:
+        """False when the incident already was in the asked state."""
+        return self.before != self.incident.status
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """`/incident status`: one incident, or (outside an incident channel, no id given) the unresolved ones."""
+
+    incident: Incident | None
+    unresolved: list[Incident]
+
+
+class IncidentCommands:
+    """The incident domain's entry points for transports; built once by the app (`app.state.commands`)."""
+
+    def __init__(self, db: Database, *, playbook: Playbook, clock: Clock = wall_clock,
+                 wake: Callable[[], None] = lambda: None) -> None:
+        self._db, self.playbook, self.clock, self._wake = db, playbook, clock, wake
+
+    async def receive_alarm(self, *, message_id: str, topic_arn: str, message: str) -> Receipt:
+        """Record one SNS notification and apply its alarm, exactly once per MessageId; raises BadInput for an
+        alarm body with malformed fields."""
+        body = alarm_body(message)
+        event = alarm_from_body(body) if body is not None else None
+
+        def work(session: Session) -> Receipt:
+            return intake.record(session, playbook=self.playbook, message_id=message_id, topic_arn=topic_arn,
+                                 body=body, event=event, now=self.clock())
+
+        for attempt in range(_ATTEMPTS):
+            try:
+                receipt = await self._db.run(work)
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                continue
+            self._wake()
+            return receipt
+        raise AssertionError("unreachable")
+
+    async def acknowledge(self, *, incident_id: int | None, channel_id: str | None, by: str | None) -> Transition:
+        """Acknowledge incident `incident_id`, else the one of `channel_id` (idempotent)."""
+        return await self._transition(IncidentStatus.ACKNOWLEDGED, incident_id, channel_id, by)
+
+    async def resolve(self, *, incident_id: int | None, channel_id: str | None, by: str | None) -> Transition:
+        """Resolve incident `incident_id`, else the one of `channel_id` (idempotent)."""
+        return await self._transition(IncidentStatus.RESOLVED, incident_id, channel_id, by)
+
+    async def declare(self, *, title: str, by: str | None) -> Incident:
+        """Open an incident by hand: a channel, the declarer and responders invited, no page."""
+        incident = await self._db.run(lambda session: service.declare(
+            session=session, playbook=self.playbook, title=title, by=by, now=self.clock()))
+        self._wake()
+        return incident
+
+    async def status(self, *, incident_id: int | None, channel_id: str | None) -> Status:
+        """Incident `incident_id`, else the one of `channel_id`, else (no id, not an incident channel) the list
+        of unresolved incidents; raises BadInput for an unknown id."""
+        def load(session: Session) -> Status:
+            if incident_id is None and (not channel_id or repository.by_channel(session, channel_id) is None):
+                return Status(None, service.unresolved(session=session))
+            return Status(service.find(session=session, incident_id=incident_id, channel_id=channel_id), [])
+
+        return await self._db.run(load)
+
+    async def find(self, *, incident_id: int) -> Incident:
+        """One incident; raises BadInput when there is none."""
+        return await self._db.run(
+            lambda session: service.find(session=session, incident_id=incident_id, channel_id=None))
+
+    async def alarm_window(self, *, incident_id: int,
+                           fallback: timedelta) -> tuple[Incident, tuple[datetime, datetime]]:
+        """The incident and the span a query about it should cover (see `service.alarm_window`)."""
+        incident = await self.find(incident_id=incident_id)
+        return incident, service.alarm_window(incident, fallback=fallback)
+
+    async def _transition(self, to: IncidentStatus, incident_id: int | None, channel_id: str | None,
+                          by: str | None) -> Transition:
+        def work(session: Session) -> Transition:
+            incident = service.find(session=session, incident_id=incident_id, channel_id=channel_id)
+            before = incident.status
+            if to is IncidentStatus.ACKNOWLEDGED:
+                service.acknowledge(session=session, incident_id=incident.id, by=by, now=self.clock())
+            else:
+                service.resolve(session=session, incident_id=incident.id, by=by, now=self.clock())
+            return Transition(incident, before)
+
+        transition = await self._db.run(work)
+        if transition.changed:
+            self._wake()
+        return transition
+

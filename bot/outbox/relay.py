@@ -1,0 +1,236 @@
+"""The relay machinery: claim due steps with a lease, perform them, record each outcome as soon as it is known.
+
+One worker per lane (`Lane`): the pager lane never waits for a chat step sleeping in `Retry-After` or hanging on
+a slow Slack. A worker keeps up to `batch` steps in flight and claims more as each finishes. Leases are short
+(`LEASE`) and extended every `LEASE / 3` while a step runs, so a dead replica's steps are taken over within
+seconds while a slow call on a live one is not done twice. A vendor call never happens inside a database
+transaction (SQLite would hold its write lock for the whole call): read, call, then record.
+Transient failures back off exponentially (or as long as `Retry-After` says); permanent ones are recorded on the
+timeline and the lane moves on. What each step does is in `bot/outbox/table.py`; this module knows no step kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock, wall_clock
+from bot.errors import BadInput, PermanentDeliveryError, QueryError, TransientDeliveryError
+from bot.incidents import repository
+from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
+from bot.incidents.playbook import Playbook
+from bot.incidents.ports import ChatOps, LogSearch, Pager
+from bot.incidents.steps import Lane, StepKind, StepStatus
+from bot.outbox.execution import Done, Route, StepRun
+from bot.outbox.table import executor_table
+from bot.queries.catalog import QueryCatalog
+from bot.store import Database
+
+log = structlog.get_logger("incident_bot.outbox")
+
+MAX_BACKOFF = 300.0
+MAX_UNEXPECTED_ATTEMPTS = 8
+LEASE = timedelta(seconds=15)
+STOP_GRACE = 5.0
+Recorder = Callable[[Session], None]
+
+
+class Relay:
+    """Delivers outbox rows; `run` keeps one worker per lane until stopped, `drain` empties what is due (tests,
+    demo, CLI), `wake` says new rows were committed."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        playbook: Playbook,
+        chat: ChatOps,
+        pager: Pager,
+        logs: LogSearch,
+        queries: QueryCatalog,
+        record_only: bool = False,
+        clock: Clock = wall_clock,
+        batch: int = 16,
+        poll_interval: float = 0.5,
+        on_step: Callable[[OutboxMessage, str], None] | None = None,
+    ) -> None:
+        self.db, self.clock = db, clock
+        self.batch, self.poll_interval = batch, poll_interval
+        self.on_step = on_step
+        self.table: dict[StepKind, Route[Any]] = executor_table(
+            db, playbook=playbook, chat=chat, pager=pager, logs=logs, queries=queries, clock=clock,
+            record_only=record_only,
+        )
+        self._wake = {lane: asyncio.Event() for lane in Lane}
+
+    def wake(self) -> None:
+        """New rows were committed: every lane looks now instead of at its next poll."""
+        for event in self._wake.values():
+            event.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set, one worker per lane; each survives any single failure."""
+        await asyncio.gather(*(self._lane_worker(lane, stop) for lane in Lane))
+
+    async def drain(self, *, timeout: float = 30.0) -> None:
+        """Run due steps until none is left or `timeout` passes (steps scheduled for later are not waited for)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if not await self.run_once():
+                return
+        raise TimeoutError("outbox not drained in time")
+
+    async def run_once(self, lane: Lane | None = None) -> int:
+        """Claim one batch of due steps (of every lane, or of `lane`) and perform them side by side, each
+        recorded as it finishes; returns how many ran."""
+        claimed = await self._claim(lane, self.batch)
+        await asyncio.gather(*(self._step(row, incident) for row, incident in claimed))
+        return len(claimed)
+
+    async def _lane_worker(self, lane: Lane, stop: asyncio.Event) -> None:
+        in_flight: dict[int, asyncio.Task[None]] = {}
+        loop = asyncio.get_running_loop()
+        next_heartbeat = loop.time() + LEASE.total_seconds() / 3
+        wake = self._wake[lane]
+        while not stop.is_set():
+            try:
+                if loop.time() >= next_heartbeat:
+                    next_heartbeat = loop.time() + LEASE.total_seconds() / 3
+                    await self.db.run(functools.partial(repository.extend_leases, step_ids=list(in_flight),
+                                                        until=self.clock() + LEASE))
+                free = self.batch - len(in_flight)
+                claimed = await self._claim(lane, free) if free > 0 else []
+            except Exception as exc:  # the relay must outlive a database hiccup
+                log.error("outbox_poll_failed", lane=lane, error=f"{type(exc).__name__}: {exc}")
+                claimed = []
+            for row, incident in claimed:
+                task = asyncio.create_task(self._step(row, incident))
+                in_flight[row.id] = task
+                task.add_done_callback(functools.partial(_forget, in_flight, row.id))
+            if claimed and len(claimed) == free:
+                continue  # there may be more due right now
+            wake.clear()
+            signals = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait({*signals, *in_flight.values()}, timeout=self.poll_interval,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for signal in signals:
+                signal.cancel()
+        if in_flight:
+            # Finish what is under way; a step cut off here keeps its lease, which expires within LEASE.
+            _, late = await asyncio.wait(list(in_flight.values()), timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*late, return_exceptions=True)
+
+    async def _claim(self, lane: Lane | None, limit: int) -> list[tuple[OutboxMessage, Incident]]:
+        def claim(session: Session) -> list[tuple[OutboxMessage, Incident]]:
+            now = self.clock()
+            due = repository.due_steps(session, now=now, limit=limit, lane=lane)
+            claimed = [s for s in due if repository.claim_step(session, s.id, now=now, until=now + LEASE)]
+            # Loaded with the claim: one database hand-off per batch, not one per step.
+            pairs = [(s, session.get(Incident, s.incident_id)) for s in claimed if s.incident_id]
+            return [(s, incident) for s, incident in pairs if incident is not None]
+
+        return await self.db.run(claim)
+
+    async def _step(self, row: OutboxMessage, incident: Incident) -> None:
+        """Perform one step and record its outcome at once (its own transaction)."""
+        record = await self._perform(row, incident)
+        try:
+            await self.db.run(record)
+        except Exception as exc:  # the lease runs out and the (idempotent) step runs again
+            log.error("outbox_record_failed", step_id=row.id, error=f"{type(exc).__name__}: {exc}")
+
+    async def _perform(self, row: OutboxMessage, incident: Incident) -> Recorder:
+        """Perform one step; returns how to record its outcome (done, retry later, or given up)."""
+        bound = log.bind(incident_id=incident.id, step=row.kind, step_id=row.id, attempt=row.attempts + 1)
+        try:
+            entry = self.table.get(StepKind(row.kind)) if row.kind in set(StepKind) else None
+            if entry is None:
+                raise PermanentDeliveryError(f"unknown step kind {row.kind!r}")
+            payload = entry.payload.from_json(row.payload)
+            done = await entry.perform(payload, StepRun(row, incident, lambda **state: self._save_state(row, state)))
+        except TransientDeliveryError as exc:
+            bound.warning("outbox_step_retry", error=str(exc), retry_after=exc.retry_after)
+            return self._retry(row, str(exc), exc.retry_after)
+        except (PermanentDeliveryError, BadInput, QueryError) as exc:
+            bound.error("outbox_step_failed", error=str(exc))
+            return self._give_up(row, incident, str(exc))
+        except Exception as exc:  # a bug or an unmapped vendor error: retry a few times, then record it
+            reason = f"{type(exc).__name__}: {exc}"
+            bound.error("outbox_step_error", error=reason)
+            if row.attempts + 1 >= MAX_UNEXPECTED_ATTEMPTS:
+                return self._give_up(row, incident, reason)
+            return self._retry(row, reason, None)
+        bound.info("outbox_step_done", summary=done.summary)
+        if self.on_step:
+            self.on_step(row, done.summary)
+        return self._finish(row, incident, done)
+
+    def _finish(self, step: OutboxMessage, incident: Incident, done: Done) -> Recorder:
+        def record(session: Session) -> None:
+            now = self.clock()
+            row = session.get(OutboxMessage, step.id)
+            if row is None:
+                return
+            row.status, row.done_at, row.locked_until, row.attempts = StepStatus.DONE, now, None, row.attempts + 1
+            session.add(TimelineEntry(incident_id=incident.id, at=now, kind=done.kind, summary=done.summary,
+                                      data=done.data))
+            if done.incident_changes:
+                current = session.get(Incident, incident.id)
+                for key, value in done.incident_changes.items():
+                    setattr(current, key, value)
+
+        return record
+
+    def _retry(self, step: OutboxMessage, error: str, retry_after: float | None) -> Recorder:
+        def record(session: Session) -> None:
+            row = session.get(OutboxMessage, step.id)
+            if row is None:
+                return
+            row.attempts += 1
+            delay = retry_after if retry_after is not None else min(MAX_BACKOFF, 0.5 * 2 ** (row.attempts - 1))
+            delay *= random.uniform(1.0, 1.2)  # jitter spreads the retries of several replicas
+            row.run_after, row.locked_until = self.clock() + timedelta(seconds=delay), None
+            row.last_error = error[:2000]
+
+        return record
+
+    def _give_up(self, step: OutboxMessage, incident: Incident, error: str) -> Recorder:
+        def record(session: Session) -> None:
+            now = self.clock()
+            row = session.get(OutboxMessage, step.id)
+            if row is None:
+                return
+            row.status, row.done_at, row.locked_until, row.last_error = StepStatus.FAILED, now, None, error[:2000]
+            row.attempts += 1
+            session.add(TimelineEntry(
+                incident_id=incident.id, at=now, kind="error",
+                summary=f"Gave up on {step.kind}: {error}"[:2000], data={"step": step.kind, "step_id": step.id},
+            ))
+
+        return record
+
+    async def _save_state(self, step: OutboxMessage, state: dict[str, Any]) -> None:
+        """Persist progress of a step before a vendor call, so a retry knows what may already have happened."""
+        step.state = {**step.state, **state}
+
+        def record(session: Session) -> None:
+            row = session.get(OutboxMessage, step.id)
+            if row is not None:
+                row.state = step.state
+
+        await self.db.run(record)
+
+
+def _forget(in_flight: dict[int, asyncio.Task[None]], step_id: int, _: asyncio.Task[None]) -> None:
+    in_flight.pop(step_id, None)
