@@ -14,17 +14,19 @@ from sqlalchemy import select, update
 from bot.adapters.duckdb_logs import DuckDBLogSearch
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.app import build_playbook
-from bot.clock import wall_clock as utcnow
-from bot.errors import PermanentDeliveryError
+from bot.clock import Clock, wall_clock
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.models import OutboxMessage, TimelineEntry
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import Message
+from bot.incidents.ports import Channel, Message
+from bot.incidents.steps import StepStatus
 from bot.outbox import Relay
 from bot.queries.catalog import QueryCatalog
 from bot.settings import Settings
 from bot.store import Database, upgrade
 from tests.support.alarms import CRITICAL_TOPIC, metric_alarm
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture
@@ -36,17 +38,17 @@ async def store(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-def relay(db: Database, playbook: Playbook, chat: RecordingChat, tmp_path: Path) -> Relay:
+def relay(db: Database, playbook: Playbook, chat: RecordingChat, tmp_path: Path, clock: Clock = wall_clock) -> Relay:
     """A relay in record-only mode on `db`."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     return Relay(db, playbook=playbook, chat=chat, pager=UnconfiguredPager(),
                  logs=DuckDBLogSearch(str(tmp_path / "none" / "*.jsonl")),
-                 queries=QueryCatalog.load(settings.queries_dir), record_only=True)
+                 queries=QueryCatalog.load(settings.queries_dir), record_only=True, clock=clock)
 
 
-async def open_incident(db: Database, playbook: Playbook) -> int:
+async def open_incident(db: Database, playbook: Playbook, clock: Clock = wall_clock) -> int:
     """Receive one CRITICAL alarm; returns the incident id."""
-    receipt = await IncidentCommands(db, playbook=playbook).receive_alarm(
+    receipt = await IncidentCommands(db, playbook=playbook, clock=clock).receive_alarm(
         message_id="m-1", topic_arn=CRITICAL_TOPIC, message=json.dumps(metric_alarm()))
     assert receipt.incident_id is not None
     return receipt.incident_id
@@ -78,12 +80,12 @@ async def test_expired_lease_is_taken_over(store: Database, tmp_path: Path) -> N
     playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
     await open_incident(store, playbook)
     await store.run(lambda session: session.execute(
-        update(OutboxMessage).values(locked_until=utcnow() + timedelta(minutes=5))))
+        update(OutboxMessage).values(locked_until=wall_clock() + timedelta(minutes=5))))
     chat = RecordingChat()
     worker = relay(store, playbook, chat, tmp_path)
     assert await worker.run_once() == 0  # everything is leased to the dead relay
     await store.run(lambda session: session.execute(
-        update(OutboxMessage).values(locked_until=utcnow() - timedelta(seconds=1))))
+        update(OutboxMessage).values(locked_until=wall_clock() - timedelta(seconds=1))))
     await worker.drain()
     assert chat.posts
 
@@ -107,3 +109,73 @@ async def test_permanent_failure_is_recorded_and_the_lane_moves_on(store: Databa
         OutboxMessage.kind == "set_topic")).scalar_one())
     assert errors and all("is_archived" in e for e in errors)
     assert topic_done == "done"
+
+
+class HangingChat(RecordingChat):
+    """Slack that never answers (a slow Slack, a long Retry-After)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = asyncio.Event()
+
+    async def create_channel(self, name: str) -> Channel:
+        await self.released.wait()
+        return await super().create_channel(name)
+
+
+async def test_page_does_not_wait_for_a_hanging_chat_step(store: Database, tmp_path: Path) -> None:
+    """With the chat lane stuck on Slack, the running relay still sends the page (its own lane and worker)."""
+    playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
+    chat = HangingChat()
+    worker = relay(store, playbook, chat, tmp_path)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await open_incident(store, playbook)
+        worker.wake()
+        for _ in range(200):
+            page = await store.run(lambda session: session.execute(select(OutboxMessage.status).where(
+                OutboxMessage.kind == "page")).scalar_one())
+            if page == StepStatus.DONE:
+                break
+            await asyncio.sleep(0.02)
+        assert page == StepStatus.DONE
+        channel = await store.run(lambda session: session.execute(select(OutboxMessage.status).where(
+            OutboxMessage.kind == "create_channel")).scalar_one())
+        assert channel == StepStatus.PENDING  # still hanging
+    finally:
+        chat.released.set()
+        stop.set()
+        await running
+
+
+class FlakyChat(RecordingChat):
+    """Slack answers the first post with a 429 (Retry-After 30 s), then accepts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = False
+
+    async def post(self, channel: str, message: Message, *, key: str) -> str:
+        if not self.refused:
+            self.refused = True
+            raise TransientDeliveryError("slack chat.postMessage: rate limited", retry_after=30)
+        return await super().post(channel, message, key=key)
+
+
+async def test_retry_after_is_honoured_on_the_clock(store: Database, tmp_path: Path) -> None:
+    """A rate-limited post waits its Retry-After on the relay's clock, then goes out; no sleeping."""
+    playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
+    clock = FakeClock()
+    chat = FlakyChat()
+    worker = relay(store, playbook, chat, tmp_path, clock=clock)
+    await open_incident(store, playbook, clock=clock)
+    await worker.drain()
+    assert chat.refused and not any("announced" in p.message.text for p in chat.posts)
+    posts_before = len(chat.posts)
+    clock.advance(29)
+    await worker.drain()
+    assert len(chat.posts) == posts_before  # still waiting: the chat lane of this incident is held in order
+    clock.advance(10)
+    await worker.drain()
+    assert len(chat.posts) > posts_before

@@ -37,15 +37,19 @@ def cut_mrkdwn(text: str, limit: int) -> str:
     """Like `cut`, but never leaves half an entity or link behind and closes an open ``` block."""
     if len(text) <= limit:
         return text
-    head = text[: limit - len(ELLIPSIS) - 4]
+    head = _clean_end(text[: limit - len(ELLIPSIS)])
+    if head.count("```") % 2:  # close the code block the cut left open
+        return _clean_end(head[: limit - len(ELLIPSIS) - 4]) + ELLIPSIS + "\n```"
+    return head + ELLIPSIS
+
+
+def _clean_end(head: str) -> str:
+    """`head` without a trailing half entity (`&am`) or half link/mention (`<https://…`)."""
     amp, lt = head.rfind("&"), head.rfind("<")
     if amp > head.rfind(";"):
         head = head[:amp]
     if lt > head.rfind(">"):
         head = head[:lt]
-    head += ELLIPSIS
-    if head.count("```") % 2:
-        head += "\n```"
     return head
 
 

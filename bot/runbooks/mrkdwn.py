@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bot.presentation.mrkdwn import entities
+
 _FENCE = re.compile(r"^\s*```")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^(\s*)[-*+]\s+(\[[ xX]\]\s+)?")
@@ -23,9 +25,9 @@ _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack treats as markup: `&`, `<`, `>`."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# The runbook is our own Markdown: only the three characters Slack treats as markup are escaped; the alarm's
+# own text was made inert before rendering (`bot.alarms.context`).
+escape = entities
 
 
 def to_mrkdwn(markdown: str) -> str:

@@ -12,6 +12,7 @@ from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.fakes.slack_api import FakeSlack
 from tests.support.alarms import HIGH_TOPIC, metric_alarm
 from tests.support.app import Bot, BotFactory
+from tests.support.clock import FakeClock
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
 CHANNEL = f"inc-{T0:%Y%m%d}-dlq-spike"
@@ -180,11 +181,14 @@ async def test_unacknowledged_critical_is_reminded(
     make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
 ) -> None:
     """A CRITICAL incident not acknowledged within ACK_TIMEOUT re-pings the channel and responders, 3 rounds."""
-    import asyncio
-
-    async with make_bot(**wired(fake_slack, fake_pagerduty, ack_timeout=timedelta(seconds=0.3))) as bot:
+    clock = FakeClock()
+    async with make_bot(clock=clock, **wired(fake_slack, fake_pagerduty, ack_timeout=timedelta(minutes=5))) as bot:
         await open_critical(bot)
-        await asyncio.sleep(0.4)
+        assert not [t for t in texts(fake_slack, CHANNEL) if "not acknowledged" in t]
+        clock.advance(timedelta(minutes=5, seconds=1))
+        await bot.drain()
+        assert len([t for t in texts(fake_slack, CHANNEL) if "not acknowledged" in t]) == 1
+        clock.advance(timedelta(minutes=10))
         await bot.drain()
         reminders = [t for t in texts(fake_slack, CHANNEL) if "not acknowledged" in t]
         assert len(reminders) == 3
@@ -196,15 +200,14 @@ async def test_unacknowledged_high_is_reminded_in_alerts(
     make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
 ) -> None:
     """A HIGH incident still open after INVESTIGATE_TIMEOUT is raised again in the alerts channel."""
-    import asyncio
-
-    settings = wired(fake_slack, fake_pagerduty, investigate_timeout=timedelta(seconds=0.3),
-                     slack_responders_high=["carol@example.com"])
-    async with make_bot(**settings) as bot:
+    clock = FakeClock()
+    settings = wired(fake_slack, fake_pagerduty, slack_responders_high=["carol@example.com"])
+    async with make_bot(clock=clock, **settings) as bot:
         await bot.deliver(metric_alarm("orders-pipeline-ConsumerLagHigh", metric="consumer_lag_records",
                                        threshold=50000, value=72000, at=T0), topic=HIGH_TOPIC)
         await bot.settle(horizon=0)
-        await asyncio.sleep(0.4)
+        assert not [t for t in texts(fake_slack, "alerts") if "not acknowledged" in t]
+        clock.advance(timedelta(hours=1, seconds=1))  # INVESTIGATE_TIMEOUT
         await bot.drain()
         reminders = [t for t in texts(fake_slack, "alerts") if "not acknowledged" in t]
         assert reminders
@@ -277,9 +280,9 @@ async def test_acknowledge_button_acknowledges_the_page_and_stops_reminders(
 
     from tests.slack.client import SIGNING_SECRET, SlackUser
 
-    settings = wired(fake_slack, fake_pagerduty, slack_signing_secret=SIGNING_SECRET,
-                     ack_timeout=timedelta(seconds=1.5))
-    async with make_bot(**settings) as bot:
+    clock = FakeClock()
+    settings = wired(fake_slack, fake_pagerduty, slack_signing_secret=SIGNING_SECRET)
+    async with make_bot(clock=clock, **settings) as bot:
         await bot.deliver(metric_alarm(at=T0))
         await bot.settle(horizon=0.5)  # everything but the reminder
         [incident] = await bot.incidents()
@@ -296,7 +299,7 @@ async def test_acknowledge_button_acknowledges_the_page_and_stops_reminders(
         assert fake_pagerduty.incident(f"incident-bot/{incident['id']}").status == "acknowledged"
         posted = texts(fake_slack, CHANNEL)
         assert sum("acknowledged by <@U00ALICE01>" in t for t in posted) == 1
-        await asyncio.sleep(1.6)  # past ACK_TIMEOUT: the reminder runs, sees the acknowledgement, stays quiet
+        clock.advance(timedelta(minutes=16))  # past every round: each reminder runs, sees the acknowledgement
         await bot.drain()
         assert not any("not acknowledged" in t for t in texts(fake_slack, CHANNEL))
         detail = await bot.incident(incident["id"])

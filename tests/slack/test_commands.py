@@ -171,3 +171,36 @@ async def test_status_outside_an_incident_channel_lists_open_incidents(alice: Sl
     _, response_url = await alice.command("/incident", "status")
     [post] = await wait_responses(fake_slack, response_url)
     assert "1 unresolved incident" in post["text"] and "Payments down" in post["text"]
+
+
+HOSTILE = "x` <!channel> <!everyone> <@U123> <https://evil|x> ```y"
+LIVE = ("<!channel>", "<!everyone>", "<!here>", "<@U123", "<https://evil", "```y")
+
+
+async def test_trace_shows_a_hostile_log_line_inertly(alice: SlackUser, fake_slack: FakeSlack,
+                                                      logs_dir: Path) -> None:
+    """A log line carrying mentions, a link and backticks shows in the /trace table as text: nobody notified,
+    nothing linked, the code block not closed early."""
+    now = datetime.now(UTC)
+    write_logs(logs_dir, [log_line(now - timedelta(minutes=5), order_id="ORD-66666", operator=HOSTILE,
+                                   status="error", error_type="timeout", message=HOSTILE)])
+    answer, response_url = await alice.command("/trace", "ORD-66666")
+    assert answer.status_code == 200
+    [post] = await wait_responses(fake_slack, response_url)
+    shown = _text(post)
+    assert "&lt;!channel&gt;" in shown  # the line is there, as text
+    for live in LIVE:
+        assert live not in shown, live
+
+
+async def test_declared_title_is_inert(alice: SlackUser, fake_slack: FakeSlack, slack_bot: Bot) -> None:
+    """`/incident declare` with mentions and backticks in the title: the channel and the reply show it as text."""
+    answer, response_url = await alice.command("/incident", f"declare {HOSTILE}")
+    assert answer.status_code == 200
+    [post] = await wait_responses(fake_slack, response_url)
+    await slack_bot.settle()
+    shown = [_text(post)] + [_text(m) for name in fake_slack.channel_names() for m in fake_slack.messages(name)]
+    assert any("&lt;!channel&gt;" in text for text in shown)
+    for text in shown:
+        for live in LIVE:
+            assert live not in text, live
