@@ -13,6 +13,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.alarms.severity import Severity
 from bot.incidents.steps import Lane, StepStatus
 
 E = TypeVar("E", bound=StrEnum)
@@ -83,7 +84,7 @@ class Incident(Base):
     # Equal to alarm_arn while the incident is not resolved, NULL afterwards: the unique constraint is what keeps
     # one open incident per alarm even when two deliveries race on two replicas.
     open_key: Mapped[str | None] = mapped_column(String(1024), unique=True)
-    severity: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[Severity] = mapped_column(EnumText(Severity))
     status: Mapped[IncidentStatus] = mapped_column(EnumText(IncidentStatus), default=IncidentStatus.OPEN)
     source: Mapped[IncidentSource] = mapped_column(EnumText(IncidentSource), default=IncidentSource.ALARM)
     region: Mapped[str] = mapped_column(String(32), default="")
