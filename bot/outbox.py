@@ -27,7 +27,7 @@ from bot.errors import BadInput, PermanentDeliveryError, QueryError, TransientDe
 from bot.incidents import messages, repository, response
 from bot.incidents.models import Incident, OutboxMessage, TimelineEntry, utcnow
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import ChatOps, LogSearch, Message, NameTaken, PageEvent, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, Message, NameTaken, PageEvent, Pager
 from bot.incidents.postmortem import postmortem_context
 from bot.queries.catalog import QueryCatalog
 from bot.queries.render import headline, result_message
@@ -69,12 +69,14 @@ class Relay:
         batch: int = 16,
         poll_interval: float = 0.5,
         on_step: Callable[[OutboxMessage, str], None] | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self.db, self.playbook, self.queries = db, playbook, queries
         self.chat, self.pager, self.logs = chat, pager, logs
         self.record_only = record_only
         self.batch, self.poll_interval = batch, poll_interval
         self.on_step = on_step
+        self.directory = directory
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -289,7 +291,18 @@ class Relay:
         return ids
 
     async def _members(self, who: str) -> list[str]:
-        """One responder entry as user ids: a user id or email is one person, anything else a user group."""
+        """One responder entry as user ids: a user id or email is one person, `pagerduty:<user id>` the Slack
+        user with that PagerDuty user's email, anything else a user group."""
+        if who.startswith("pagerduty:"):
+            try:
+                email = await self.directory.email(who.removeprefix("pagerduty:")) if self.directory else None
+            except (TransientDeliveryError, PermanentDeliveryError) as exc:
+                # A mention or an invitation is not worth failing the post for: name them without the link.
+                log.warning("pagerduty_user_lookup_failed", user=who, error=str(exc))
+                email = None
+            if not email:
+                return []
+            who = email
         if "@" in who.lstrip("@") or re.fullmatch(r"<?@?[UW][A-Z0-9]{2,}>?", who.strip()):
             user_id = await self.chat.resolve_user(who)
             return [user_id] if user_id else []

@@ -13,6 +13,7 @@ from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
 from bot.incidents.models import Incident
 from bot.incidents.ports import Message
+from bot.runbooks.mrkdwn import escape
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -165,10 +166,17 @@ def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None) -> Mess
     return Message(text=f"{severity.value}: {event.alarm_name} — {event.reason}"[:3000], blocks=blocks[:MAX_BLOCKS])
 
 
-def resolved(incident: Incident, *, minutes: float, by: str | None) -> Message:
-    """The alarm cleared (or a person resolved it)."""
-    cause = f"resolved by {mention([by])}" if by else "alarm back to OK"
+def resolved(incident: Incident, *, minutes: float, by: str | None, where: str | None = None,
+             alarm_still_firing: str | None = None) -> Message:
+    """The alarm cleared (or a person resolved it, in Slack or `where`, e.g. PagerDuty)."""
+    if where:
+        cause = f"resolved in {where} by {escape(by or 'someone')}"
+    else:
+        cause = f"resolved by {mention([by])}" if by else "alarm back to OK"
     text = f":white_check_mark: Incident #{incident.id} *{incident.title}* resolved after {minutes:.0f} min ({cause})."
+    if alarm_still_firing:
+        text += (f" Note: the alarm `{alarm_still_firing}` is still in ALARM; when it returns to OK that is only noted"
+                 " on the timeline. If it fires again later, a new incident opens.")
     return Message(text=text, blocks=[section(text)])
 
 
@@ -188,6 +196,32 @@ def acknowledged(incident: Incident, *, by: str | None) -> Message:
     return Message(text=text, blocks=[section(text)])
 
 
+def acknowledged_elsewhere(incident: Incident, *, by: str | None, where: str) -> Message:
+    """Someone took the incident in another tool (PagerDuty); `by` is their name there."""
+    text = f":eyes: Incident #{incident.id} acknowledged in {where} by {escape(by or 'someone')}. Reminders stop."
+    return Message(text=text, blocks=[section(text)])
+
+
+def unacknowledged(incident: Incident, *, by: str | None, where: str | None) -> Message:
+    """Nobody holds the incident any more."""
+    place = f" in {where}" if where else ""
+    who = f" ({escape(by)})" if by else ""
+    text = (f":arrows_counterclockwise: Incident #{incident.id} was unacknowledged{place}{who}: it is open again "
+            "and reminders resume.")
+    return Message(text=text, blocks=[section(text)])
+
+
+def line(text: str) -> Message:
+    """One line of mrkdwn (the caller escaped what came from outside)."""
+    return Message(text=text, blocks=[section(text)])
+
+
+def pagerduty_link(incident: Incident, *, url: str, label: str) -> Message:
+    """Where the page lives in PagerDuty."""
+    text = f":pager: Incident #{incident.id} is <{_link_target(url)}|{escape(label)}> in PagerDuty."
+    return Message(text=text, blocks=[section(text)])
+
+
 def ack_reminder(incident: Incident, *, responders: Sequence[str], minutes: float, target: str) -> Message:
     """An incident not acknowledged within its severity's response time (`target`, e.g. "5 min")."""
     who = mention(responders) or "<!here>"
@@ -204,6 +238,11 @@ def declared(incident: Incident, *, by: str | None) -> Message:
     who = mention([by]) if by else "someone"
     text = f":rotating_light: Incident #{incident.id} *{incident.title}* declared by {who} ({incident.severity})."
     return Message(text=text, blocks=[section(text), incident_buttons(incident.id)])
+
+
+def _link_target(url: str) -> str:
+    """A URL safe inside Slack's `<url|label>`: `|`, `<`, `>` would end or break the link."""
+    return url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> Block:

@@ -12,6 +12,7 @@ from bot.incidents.models import Incident, TimelineEntry
 def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) -> dict[str, Any]:
     """Everything `runbooks/post-incident.md` renders, with None where the timeline has nothing."""
     paged = next((e for e in timeline if e.kind == "page" and e.data.get("action") == "trigger"), None)
+    resolution = next((e for e in reversed(timeline) if e.kind == "resolved"), None)
     return {
         "incident": {
             "id": incident.id,
@@ -24,7 +25,10 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) ->
             "acknowledged_at": _iso(incident.acknowledged_at),
             "resolved_at": _iso(incident.resolved_at),
             "channel": incident.channel_name,
+            "pagerduty_url": incident.pagerduty_url,
         },
+        # Who resolved it where: "in PagerDuty by Alice Oncall", "by U123" (Slack), "alarm back to OK".
+        "resolved_how": _resolved_how(resolution.data) if resolution else None,
         "mtta_minutes": _minutes(incident.opened_at, incident.acknowledged_at),
         "mttr_minutes": _minutes(incident.opened_at, incident.resolved_at),
         "paged_at": _iso(paged.at) if paged else None,
@@ -40,6 +44,13 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) ->
         "prevention": None,
         "impact": None,
     }
+
+
+def _resolved_how(data: dict[str, Any]) -> str:
+    by, source = data.get("by"), data.get("source")
+    if source == "pagerduty":
+        return f"in PagerDuty by {by or 'someone'}"
+    return f"by {by}" if by else "alarm back to OK"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -94,6 +94,23 @@ def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def pending_step(session: Session, incident_id: int, *, kind: str) -> OutboxMessage | None:
+    """The first pending outbox row of this kind for the incident, if any."""
+    result = session.execute(
+        select(OutboxMessage).where(OutboxMessage.incident_id == incident_id, OutboxMessage.kind == kind,
+                                    OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+def by_pagerduty_id(session: Session, pagerduty_id: str) -> Incident | None:
+    """The incident whose page became this PagerDuty incident (newest first)."""
+    result = session.execute(
+        select(Incident).where(Incident.pagerduty_id == pagerduty_id).order_by(Incident.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 def steps(session: Session, incident_id: int) -> Sequence[OutboxMessage]:
     """Every outbox row of an incident, in order."""
     result = session.execute(
