@@ -24,12 +24,13 @@ class PagerDutyRest:
     """The REST API v2 with one API token; `email` implements the relay's `Directory` port."""
 
     def __init__(self, token: str, *, base_url: str = "https://api.pagerduty.com", timeout: int = 10,
-                 max_retries: int = 2) -> None:
+                 max_retries: int = 2, backoff: float = 0.5) -> None:
         try:
             client = pagerduty.RestApiV2Client(token, base_url=base_url)
         except pagerduty.UrlError as exc:
             raise ConfigError(f"PAGERDUTY_API_URL: {exc}") from None
         client.timeout = timeout
+        client.sleep_timer = backoff / 2  # the client multiplies before its first sleep
         client.max_network_attempts = max_retries
         client.max_http_attempts = max_retries
         for status in (429, 500, 502, 503, 504):

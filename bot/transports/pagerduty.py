@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.incidents.pagerduty_events import Webhook, receive_pagerduty_event
+from bot.incidents.pagerduty_events import EVENT_TYPES, Webhook, receive_pagerduty_event
 from bot.transports.http import MAX_BODY, error, read_body
 
 log = structlog.get_logger("incident_bot.pagerduty")
@@ -69,6 +69,7 @@ async def pagerduty_webhook(request: Request) -> Response:
         where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
         reason = f"{where}: {errors[0]['msg']}" if errors and where else "body is not JSON"
         return error(400, f"not a PagerDuty V3 webhook: {reason}"[:300])
+    structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(pagerduty_event_id=event.id, pagerduty_event_type=event.event_type)
     try:
         receipt = await receive_pagerduty_event(db=state.db, playbook=state.playbook, event=event)
@@ -77,6 +78,8 @@ async def pagerduty_webhook(request: Request) -> Response:
         return error(503, "the incident store is unavailable; PagerDuty will redeliver")
     log.info("pagerduty_event_received", outcome=receipt.outcome, incident_id=receipt.incident_id,
              seconds=round(time.perf_counter() - started, 4))
+    known_type = event.event_type if event.event_type in EVENT_TYPES else "other"  # bounded label values
+    state.metrics.pagerduty_events.labels(known_type, receipt.outcome).inc()
     if receipt.outcome not in {"duplicate", "ignored", "stale", "unchanged"}:
         state.relay.wake()
     return JSONResponse({"outcome": receipt.outcome, "incident_id": receipt.incident_id}, status_code=202)

@@ -153,7 +153,8 @@ class FakePagerDuty:
             self._windows: dict[str, deque[float]] = {}
 
     def fail_next(self, *, status: int = 500, times: int = 1, retry_after: float | None = None) -> None:
-        """Answer the next `times` requests with `status` (429 throttle or 5xx) before validating them."""
+        """Answer the next `times` requests (Events or REST API) with `status` (429 throttle or 5xx) before
+        validating them."""
         with self._lock:
             self._faults.append(_Fault(status, retry_after, times))
 
@@ -238,6 +239,9 @@ class FakePagerDuty:
 
     def _rest(self, method: str, path: str, query: dict[str, list[str]], body: Any,
               auth: str) -> tuple[int, dict[str, Any]]:
+        fault = self._take_fault()
+        if fault is not None:
+            return fault.status, {"error": {"message": "Internal Server Error"}}
         if auth != f"Token token={API_TOKEN}":
             return 401, {"error": {"message": "Unauthorized", "code": 2006}}
         with self._lock:
