@@ -76,8 +76,8 @@ def incident_buttons(incident_id: int, *, dlq: bool = True) -> Block:
 
 
 def mention(users: Iterable[str]) -> str:
-    """Slack mentions for user ids; anything else (an unresolved email) is shown as it is."""
-    return " ".join(f"<@{u}>" if re.fullmatch(r"[UW][A-Z0-9]+", u) else u for u in users)
+    """Slack mentions for user ids; anything else (an unresolved email, a PagerDuty name) is shown escaped."""
+    return " ".join(f"<@{u}>" if re.fullmatch(r"[UW][A-Z0-9]+", u) else escape(u) for u in users)
 
 
 def with_mentions(message: Message, user_ids: Sequence[str]) -> Message:
@@ -218,7 +218,7 @@ def line(text: str) -> Message:
 
 def pagerduty_link(incident: Incident, *, url: str, label: str) -> Message:
     """Where the page lives in PagerDuty."""
-    text = f":pager: Incident #{incident.id} is <{_link_target(url)}|{escape(label)}> in PagerDuty."
+    text = f":pager: Incident #{incident.id} is {link(url, label)} in PagerDuty."
     return Message(text=text, blocks=[section(text)])
 
 
@@ -240,9 +240,11 @@ def declared(incident: Incident, *, by: str | None) -> Message:
     return Message(text=text, blocks=[section(text), incident_buttons(incident.id)])
 
 
-def _link_target(url: str) -> str:
-    """A URL safe inside Slack's `<url|label>`: `|`, `<`, `>` would end or break the link."""
-    return url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+def link(url: str, label: str) -> str:
+    """A Slack link `<url|label>` to an outside URL: `&` escaped, `|`, `<`, `>` and spaces percent-encoded so they
+    cannot end or break the link, the label escaped."""
+    target = url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    return f"<{target}|{escape(label)}>"
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> Block:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.errors import BadInput
-from bot.incidents.messages import channel_link, mention
+from bot.incidents.messages import channel_link, link, mention
 from bot.incidents.models import Incident
 
 USAGE = {
@@ -126,6 +126,8 @@ def status_text(incident: Incident, *, now: datetime) -> str:
         parts.append(f"resolved after {_minutes(incident.resolved_at - incident.opened_at)}")
     if incident.channel_name:
         parts.append(channel_link(incident))
+    if incident.pagerduty_url:
+        parts.append(link(incident.pagerduty_url, "PagerDuty"))
     return " · ".join(parts)
 
 
