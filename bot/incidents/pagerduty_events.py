@@ -93,7 +93,7 @@ class WebhookEvent(_Model):
 
     id: Annotated[str, Field(min_length=1, max_length=128)]
     event_type: Annotated[str, Field(min_length=1, max_length=64)]
-    resource_type: Annotated[str, Field(max_length=64)]
+    resource_type: Annotated[str, Field(max_length=64)] = "incident"
     occurred_at: AwareDatetime
     agent: Reference | None = None
     data: EventData
