@@ -251,3 +251,17 @@ async def test_events_for_incidents_the_bot_did_not_page_are_ignored(
         assert answer.status_code == 202 and answer.json() == {"outcome": "ignored", "incident_id": None}
         assert await bot.incidents() == []
         assert json.loads(answer.text)["outcome"] == "ignored"
+
+
+async def test_quick_unacknowledge_keeps_one_reminder_chain(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """Acknowledged and unacknowledged before the first reminder was due: that reminder still comes, once."""
+    async with make_bot(**settings(fake_slack, fake_pagerduty)) as bot:
+        incident = await open_critical(bot)
+        data = incident_data(incident["id"])
+        await deliver(bot, webhook("incident.acknowledged", data, at=T0 + timedelta(minutes=1)))
+        await deliver(bot, webhook("incident.unacknowledged", data, at=T0 + timedelta(minutes=2), agent=None))
+        await bot.settle(horizon=1)
+        await run_due_reminders(bot)
+        assert sum("not acknowledged" in t for t in texts(fake_slack, CHANNEL)) == 1
