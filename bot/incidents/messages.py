@@ -170,7 +170,7 @@ def resolved(incident: Incident, *, minutes: float, by: str | None, where: str |
              alarm_still_firing: str | None = None) -> Message:
     """The alarm cleared (or a person resolved it, in Slack or `where`, e.g. PagerDuty)."""
     if where:
-        cause = f"resolved in {where} by {escape(by or 'someone')}"
+        cause = f"resolved in {where}" + (f" by {escape(by)}" if by else "")
     else:
         cause = f"resolved by {mention([by])}" if by else "alarm back to OK"
     text = f":white_check_mark: Incident #{incident.id} *{incident.title}* resolved after {minutes:.0f} min ({cause})."

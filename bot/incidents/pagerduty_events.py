@@ -165,7 +165,8 @@ def _apply(session: Session, playbook: Playbook, incident: Incident, event: Webh
         outcome = "linked" if incident.pagerduty_url != before else outcome
     if kind in STATUS_EVENTS:
         incident.pagerduty_changed_at = max(at, incident.pagerduty_changed_at or at)
-    who = _name(event.agent)
+    # No agent: PagerDuty itself acted (an acknowledgement timing out, an escalation rule).
+    who = _name(event.agent) if event.agent else None
     if kind == "incident.acknowledged" and incident.status == "open":
         service.acknowledge(session=session, incident_id=incident.id, by=who, source=PAGERDUTY, at=at,
                             mention=_people([event.agent]))
@@ -187,22 +188,24 @@ def _apply(session: Session, playbook: Playbook, incident: Incident, event: Webh
     return "noted"
 
 
-def _line(kind: str, who: str, data: EventData) -> tuple[str, str, list[str]] | None:
+def _line(kind: str, who: str | None, data: EventData) -> tuple[str, str, list[str]] | None:
     """(timeline summary, channel line in escaped mrkdwn, people to invite) for an informational event."""
-    by = escape(who)
+    actor = who or "PagerDuty"
     if kind in ("incident.reassigned", "incident.escalated"):
         names = ", ".join(_name(a) for a in data.assignees) or "nobody"
         verb = "Escalated" if kind == "incident.escalated" else "Reassigned"
-        return (f"{verb} in PagerDuty to {names} (by {who})", f"{verb} in PagerDuty to *{escape(names)}* (by {by}).",
+        by = f" (by {who})" if who else ""
+        return (f"{verb} in PagerDuty to {names}{by}", f"{verb} in PagerDuty to *{escape(names)}*{escape(by)}.",
                 _people(data.assignees))
     if kind == "incident.responder.added" and data.user is not None:
         name = _name(data.user)
         said = f": “{data.message}”" if data.message else ""
-        return (f"Responder {name} added in PagerDuty by {who}{said}",
-                f"{by} asked *{escape(name)}* to help in PagerDuty{escape(said)}.", _people([data.user]))
+        return (f"Responder {name} added in PagerDuty by {actor}{said}",
+                f"{escape(actor)} asked *{escape(name)}* to help in PagerDuty{escape(said)}.", _people([data.user]))
     if kind == "incident.annotated" and data.content:
         content = data.content if len(data.content) <= NOTE_LIMIT else data.content[: NOTE_LIMIT - 1] + "…"
-        return (f"Note in PagerDuty by {who}: {content}", f"Note in PagerDuty by {by}: {escape(content)}", [])
+        return (f"Note in PagerDuty by {actor}: {content}", f"Note in PagerDuty by {escape(actor)}: {escape(content)}",
+                [])
     return None
 
 

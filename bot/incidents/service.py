@@ -257,10 +257,10 @@ def _close(session: Session, incident: Incident, *, at: datetime, by: str | None
     incident.last_transition_at = max(at, incident.last_transition_at)
     minutes = (at - incident.opened_at).total_seconds() / 60
     where = f" in {_SOURCE_NAMES.get(source, source)}" if source else ""
-    summary = (
-        f"Resolved{where} by {by or 'someone'} after {minutes:.0f} min" if by or source
-        else f"Resolved: alarm back to OK after {minutes:.0f} min"
-    )
+    if by or source:
+        summary = f"Resolved{where}{f' by {by}' if by else ''} after {minutes:.0f} min"
+    else:
+        summary = f"Resolved: alarm back to OK after {minutes:.0f} min"
     session.add(note(incident, "resolved", summary, at=at, by=by, **_source(source)))
     session.add_all(response.on_resolve(incident, by=by, now=utcnow(), source=source))
 

@@ -48,6 +48,7 @@ def signature_matches(body: bytes, header: str, secrets: Sequence[str]) -> bool:
 async def pagerduty_webhook(request: Request) -> Response:
     """PagerDuty V3 webhook endpoint."""
     started = time.perf_counter()
+    structlog.contextvars.clear_contextvars()
     state = request.app.state
     secrets: list[str] = state.settings.pagerduty_webhook_secrets
     if not secrets:
@@ -69,7 +70,6 @@ async def pagerduty_webhook(request: Request) -> Response:
         where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
         reason = f"{where}: {errors[0]['msg']}" if errors and where else "body is not JSON"
         return error(400, f"not a PagerDuty V3 webhook: {reason}"[:300])
-    structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(pagerduty_event_id=event.id, pagerduty_event_type=event.event_type)
     try:
         receipt = await receive_pagerduty_event(db=state.db, playbook=state.playbook, event=event)

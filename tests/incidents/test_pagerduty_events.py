@@ -194,7 +194,8 @@ async def test_late_events_never_move_the_incident_backwards(
 async def test_unacknowledged_in_pagerduty_reopens_and_reminders_resume(
     make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
 ) -> None:
-    """After an acknowledgement times out in PagerDuty the incident is open again and the reminders come back."""
+    """After an acknowledgement times out in PagerDuty the incident is open again and the reminders come back;
+    the report keeps the first acknowledgement for its time to acknowledge."""
     async with make_bot(**settings(fake_slack, fake_pagerduty)) as bot:
         incident = await open_critical(bot)
         data = incident_data(incident["id"])
@@ -208,6 +209,8 @@ async def test_unacknowledged_in_pagerduty_reopens_and_reminders_resume(
         detail = await bot.incident(incident["id"])
         assert detail["status"] == "open" and detail["acknowledged_by"] is None
         assert any("unacknowledged in PagerDuty" in t for t in texts(fake_slack, CHANNEL))
+        report = (await bot.client.get(f"/api/incidents/{incident['id']}/postmortem")).text
+        assert "time to acknowledge **2 min**" in report  # the first acknowledgement still counts for MTTA
         await run_due_reminders(bot)
         assert any("not acknowledged" in t for t in texts(fake_slack, CHANNEL))
 
