@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from bot.adapters.logs import log_search_from_settings
 from bot.adapters.pagerduty_pager import PagerDutyPager
+from bot.adapters.pagerduty_rest import PagerDutyRest
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.adapters.slack_chat import SlackChat
 from bot.alarms.catalog import AlarmCatalog
@@ -25,7 +26,7 @@ from bot.alarms.severity import Severity
 from bot.clock import Clock, wall_clock
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.playbook import Playbook, ResponsePolicy
-from bot.incidents.ports import ChatOps, LogSearch, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
 from bot.metrics import Metrics
 from bot.outbox import Relay
 from bot.queries.catalog import QueryCatalog
@@ -34,6 +35,7 @@ from bot.settings import Settings
 from bot.sns.verify import SignatureVerifier
 from bot.store import Database, upgrade
 from bot.transports.http import install_error_handlers, router
+from bot.transports.pagerduty import router as pagerduty_router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
 
 log = structlog.get_logger("incident_bot.app")
@@ -51,6 +53,7 @@ class Adapters:
     pager: Pager
     logs: LogSearch
     record_only: bool
+    directory: Directory | None = None
 
 
 def build_playbook(settings: Settings) -> Playbook:
@@ -79,8 +82,10 @@ def build_adapters(settings: Settings) -> Adapters:
         PagerDutyPager(settings.pagerduty_routing_key, base_url=settings.pagerduty_events_url)
         if settings.paging_configured else UnconfiguredPager()
     )
+    directory = (PagerDutyRest(settings.pagerduty_api_token, base_url=settings.pagerduty_api_url)
+                 if settings.pagerduty_api_token else None)
     return Adapters(chat=chat, pager=pager, logs=log_search_from_settings(settings),
-                    record_only=not settings.slack_configured)
+                    record_only=not settings.slack_configured, directory=directory)
 
 
 def create_app(
@@ -104,6 +109,7 @@ def create_app(
                                  transport=http_transport)
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
                       queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
+                      directory=parts.directory,
                       on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
         commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 
@@ -142,6 +148,7 @@ def create_app(
 
     app = FastAPI(title="incident-bot", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.include_router(router)
+    app.include_router(pagerduty_router)
     install_error_handlers(app)
     from bot.transports.slack import mount_slack
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
 
     pagerduty_routing_key: str = ""
     pagerduty_events_url: str = "https://events.pagerduty.com"
+    pagerduty_webhook_secrets: CsvList = Field(default_factory=list)
+    pagerduty_api_token: str = ""
+    pagerduty_api_url: str = "https://api.pagerduty.com"
 
     logs_backend: Literal["local", "cloudwatch"] = "local"
     local_logs: str = "logs/*.jsonl"
@@ -80,7 +83,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     @field_validator("sns_topic_arns", "slack_responders_critical", "slack_responders_high", "log_groups",
-                     mode="before")
+                     "pagerduty_webhook_secrets", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -113,6 +116,11 @@ class Settings(BaseSettings):
     def slack_configured(self) -> bool:
         """True when a bot token is set; otherwise chat runs record-only."""
         return bool(self.slack_bot_token)
+
+    @property
+    def pagerduty_webhooks_configured(self) -> bool:
+        """True when at least one webhook signing secret is set (`POST /pagerduty/webhook` answers 503 without)."""
+        return bool(self.pagerduty_webhook_secrets)
 
     @property
     def paging_configured(self) -> bool:

@@ -16,19 +16,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.alarms.models import alarm_body, alarm_from_body
 from bot.clock import Clock, wall_clock
-from bot.incidents import intake, repository, service
+from bot.incidents import intake, pagerduty_events, repository, service
 from bot.incidents.intake import Receipt
 from bot.incidents.models import Incident, IncidentStatus
+from bot.incidents.pagerduty_events import PagerDutyReceipt, WebhookEvent
 from bot.incidents.playbook import Playbook
 from bot.store import Database
 
 _ATTEMPTS = 5
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +72,20 @@ class IncidentCommands:
             return intake.record(session, playbook=self.playbook, message_id=message_id, topic_arn=topic_arn,
                                  body=body, event=event, now=self.clock())
 
-        for attempt in range(_ATTEMPTS):
-            try:
-                receipt = await self._db.run(work)
-            except IntegrityError:
-                if attempt == _ATTEMPTS - 1:
-                    raise
-                continue
+        receipt = await self._retrying(work)
+        self._wake()
+        return receipt
+
+    async def receive_pagerduty_event(self, *, event: WebhookEvent) -> PagerDutyReceipt:
+        """Apply one authenticated PagerDuty webhook event exactly once per event id (a racing twin replica
+        loses and sees `duplicate`)."""
+        def work(session: Session) -> PagerDutyReceipt:
+            return pagerduty_events.record(session, playbook=self.playbook, event=event, now=self.clock())
+
+        receipt = await self._retrying(work)
+        if receipt.outcome not in {"duplicate", "ignored", "stale", "unchanged"}:
             self._wake()
-            return receipt
-        raise AssertionError("unreachable")
+        return receipt
 
     async def acknowledge(self, *, incident_id: int | None, channel_id: str | None, by: str | None) -> Transition:
         """Acknowledge incident `incident_id`, else the one of `channel_id` (idempotent)."""
@@ -115,6 +122,16 @@ class IncidentCommands:
         """The incident and the span a query about it should cover (see `service.alarm_window`)."""
         incident = await self.find(incident_id=incident_id)
         return incident, service.alarm_window(incident, fallback=fallback)
+
+    async def _retrying(self, work: Callable[[Session], _T]) -> _T:
+        """Run `work` in one transaction, again when a racing twin (another replica) won a unique key."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                return await self._db.run(work)
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _transition(self, to: IncidentStatus, incident_id: int | None, channel_id: str | None,
                           by: str | None) -> Transition:

@@ -158,11 +158,18 @@ def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None) -> Mess
     return Message(text=text, blocks=blocks[:BLOCKS_MAX])
 
 
-def resolved(incident: Incident, *, minutes: float, by: str | None) -> Message:
-    """The alarm cleared (or a person resolved it)."""
-    cause = f"resolved by {mention([by])}" if by else "alarm back to OK"
+def resolved(incident: Incident, *, minutes: float, by: str | None, where: str | None = None,
+             alarm_still_firing: str | None = None) -> Message:
+    """The alarm cleared (or a person resolved it, in Slack or `where`, e.g. PagerDuty)."""
+    if where:
+        cause = f"resolved in {where}" + (f" by {md.escape(by)}" if by else "")
+    else:
+        cause = f"resolved by {mention([by])}" if by else "alarm back to OK"
     text = (f":white_check_mark: Incident #{incident.id} {md.bold(incident.title)} resolved after {minutes:.0f} min "
             f"({cause}).")
+    if alarm_still_firing:
+        text += (f" Note: the alarm {md.code(alarm_still_firing)} is still in ALARM; when it returns to OK that is"
+                 " only noted on the timeline. If it fires again later, a new incident opens.")
     return Message(text=text, blocks=[section(text)])
 
 
@@ -179,6 +186,32 @@ def acknowledged(incident: Incident, *, by: str | None) -> Message:
     """Someone took the incident."""
     who = mention([by]) if by else "someone"
     text = f":eyes: Incident #{incident.id} acknowledged by {who}."
+    return Message(text=text, blocks=[section(text)])
+
+
+def acknowledged_elsewhere(incident: Incident, *, by: str | None, where: str) -> Message:
+    """Someone took the incident in another tool (PagerDuty); `by` is their name there."""
+    text = f":eyes: Incident #{incident.id} acknowledged in {where} by {md.escape(by or 'someone')}. Reminders stop."
+    return Message(text=text, blocks=[section(text)])
+
+
+def unacknowledged(incident: Incident, *, by: str | None, where: str | None) -> Message:
+    """Nobody holds the incident any more."""
+    place = f" in {where}" if where else ""
+    who = f" ({md.escape(by)})" if by else ""
+    text = (f":arrows_counterclockwise: Incident #{incident.id} was unacknowledged{place}{who}: it is open again "
+            "and reminders resume.")
+    return Message(text=text, blocks=[section(text)])
+
+
+def line(text: str) -> Message:
+    """One line of mrkdwn (the caller escaped what came from outside)."""
+    return Message(text=text, blocks=[section(text)])
+
+
+def pagerduty_link(incident: Incident, *, url: str, label: str) -> Message:
+    """Where the page lives in PagerDuty."""
+    text = f":pager: Incident #{incident.id} is {md.link(url, label)} in PagerDuty."
     return Message(text=text, blocks=[section(text)])
 
 

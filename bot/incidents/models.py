@@ -1,4 +1,4 @@
-"""SQLAlchemy tables: incidents, their timeline, SNS deliveries seen, and the outbox of side effects.
+"""SQLAlchemy tables: incidents, their timeline, SNS deliveries and PagerDuty webhook events seen, the outbox.
 
 Schema changes go through an Alembic revision in `bot/migrations/versions/` (the app upgrades at start).
 """
@@ -97,6 +97,11 @@ class Incident(Base):
     channel_id: Mapped[str | None] = mapped_column(String(64))
     channel_name: Mapped[str | None] = mapped_column(String(80))
     alarm: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The PagerDuty incident behind our page (learnt from its webhooks), and when PagerDuty last changed our
+    # status: an older PagerDuty event never moves the incident backwards.
+    pagerduty_url: Mapped[str | None] = mapped_column(String(1024))
+    pagerduty_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    pagerduty_changed_at: Mapped[datetime | None]
 
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
@@ -127,6 +132,19 @@ class Delivery(Base):
     received_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(32))
     alarm_name: Mapped[str | None] = mapped_column(String(255))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+
+
+class PagerDutyEventSeen(Base):
+    """One PagerDuty webhook event we applied; its event id is the idempotency key for redeliveries."""
+
+    __tablename__ = "pagerduty_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(32))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
 

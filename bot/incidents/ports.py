@@ -92,6 +92,13 @@ class Pager(Protocol):
         """Send one event; returns the dedup key PagerDuty acknowledged."""
 
 
+class Directory(Protocol):
+    """Who a paging-service user is (PagerDuty's REST API), so the chat side can find them."""
+
+    async def email(self, user_id: str) -> str | None:
+        """The email of user `user_id`; None when the service has no such user."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueryResult:
     """Rows of a Logs Insights query, with its final status and scan statistics."""

@@ -12,6 +12,10 @@ from bot.incidents.models import Incident, TimelineEntry
 def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) -> dict[str, Any]:
     """Everything `runbooks/post-incident.md` renders, with None where the timeline has nothing."""
     paged = next((e for e in timeline if e.kind == "page" and e.data.get("action") == "trigger"), None)
+    resolution = next((e for e in reversed(timeline) if e.kind == "resolved"), None)
+    # The first acknowledgement counts, even when it was later withdrawn (unacknowledged, reopened).
+    first_ack = next((e for e in timeline if e.kind == "acknowledged"), None)
+    acknowledged_at = first_ack.at if first_ack else incident.acknowledged_at
     return {
         "incident": {
             "id": incident.id,
@@ -21,11 +25,14 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) ->
             "alarm_name": incident.alarm_name,
             "alarm_arn": incident.alarm_arn,
             "opened_at": _iso(incident.opened_at),
-            "acknowledged_at": _iso(incident.acknowledged_at),
+            "acknowledged_at": _iso(acknowledged_at),
             "resolved_at": _iso(incident.resolved_at),
             "channel": incident.channel_name,
+            "pagerduty_url": incident.pagerduty_url,
         },
-        "mtta_minutes": _minutes(incident.opened_at, incident.acknowledged_at),
+        # Who resolved it where: "in PagerDuty by Alice Oncall", "by U123" (Slack), "alarm back to OK".
+        "resolved_how": _resolved_how(resolution.data) if resolution else None,
+        "mtta_minutes": _minutes(incident.opened_at, acknowledged_at),
         "mttr_minutes": _minutes(incident.opened_at, incident.resolved_at),
         "paged_at": _iso(paged.at) if paged else None,
         "page_status": (paged.data.get("status") if paged else None) or ("not paged" if paged is None else "sent"),
@@ -40,6 +47,13 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) ->
         "prevention": None,
         "impact": None,
     }
+
+
+def _resolved_how(data: dict[str, Any]) -> str:
+    by, source = data.get("by"), data.get("source")
+    if source == "pagerduty":
+        return f"in PagerDuty by {by}" if by else "in PagerDuty"
+    return f"by {by}" if by else "alarm back to OK"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -106,6 +106,23 @@ def extend_leases(session: Session, step_ids: Sequence[int], *, until: datetime)
                         .values(locked_until=until))
 
 
+def pending_step(session: Session, incident_id: int, *, kind: str) -> OutboxMessage | None:
+    """The first pending outbox row of this kind for the incident, if any."""
+    result = session.execute(
+        select(OutboxMessage).where(OutboxMessage.incident_id == incident_id, OutboxMessage.kind == kind,
+                                    OutboxMessage.status == StepStatus.PENDING).order_by(OutboxMessage.id).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+def by_pagerduty_id(session: Session, pagerduty_id: str) -> Incident | None:
+    """The incident whose page became this PagerDuty incident (newest first)."""
+    result = session.execute(
+        select(Incident).where(Incident.pagerduty_id == pagerduty_id).order_by(Incident.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 def steps(session: Session, incident_id: int) -> Sequence[OutboxMessage]:
     """Every outbox row of an incident, in order."""
     result = session.execute(

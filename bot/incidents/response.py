@@ -41,6 +41,7 @@ from bot.incidents.steps import (
 )
 from bot.presentation.mrkdwn import plain
 
+PAGERDUTY = "pagerduty"  # a change that happened in PagerDuty (the `source` of service calls)
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -58,6 +59,12 @@ def dedup_key(incident: Incident) -> str:
     return f"incident-bot/{incident.id}"
 
 
+def incident_id_from_dedup_key(key: str) -> int | None:
+    """The incident id in a dedup key made by `dedup_key`, or None for a key the bot did not make."""
+    number = key.removeprefix("incident-bot/")
+    return int(number) if number != key and number.isdigit() and len(number) < 18 else None
+
+
 def step(incident: Incident, payload: Payload, *, now: datetime, run_after: datetime | None = None) -> OutboxMessage:
     """One outbox row for `incident`, in its payload kind's lane."""
     return OutboxMessage(
@@ -68,7 +75,8 @@ def step(incident: Incident, payload: Payload, *, now: datetime, run_after: date
 
 def post(incident: Incident, target: Target, message: Message, *, now: datetime, note: str,
          mention: Sequence[str] = ()) -> OutboxMessage:
-    """A chat post step; `note` is how the post appears on the timeline."""
+    """A chat post step; `note` is how the post appears on the timeline; `mention` (Slack ids, emails,
+    `pagerduty:<user id>`) is resolved to Slack users when it is posted."""
     payload = Post(target=target, text=message.text, blocks=[dict(b) for b in message.blocks], note=note,
                    mention=list(mention))
     return step(incident, payload, now=now)
@@ -142,29 +150,71 @@ def on_reopen(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now:
     ]
 
 
-def on_acknowledge(incident: Incident, *, by: str | None, now: datetime) -> list[OutboxMessage]:
-    """Someone took it: tell PagerDuty and the channel."""
-    target = Target.INCIDENT if incident.channel_name else Target.ALERTS
-    plan = [post(incident, target, messages.acknowledged(incident, by=by), now=now, note="acknowledgement posted")]
-    if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM:
-        plan.insert(0, page(incident, PageAction.ACKNOWLEDGE, now=now))
+def on_acknowledge(incident: Incident, *, by: str | None, now: datetime, source: str | None = None,
+                   mention: Sequence[str] = ()) -> list[OutboxMessage]:
+    """Someone took it: tell PagerDuty (unless it came from there) and the channel."""
+    target = _target(incident)
+    if source == PAGERDUTY:
+        message = messages.acknowledged_elsewhere(incident, by=by, where="PagerDuty")
+        plan = [post(incident, target, message, now=now, note="acknowledgement posted", mention=mention)]
+    else:
+        plan = [post(incident, target, messages.acknowledged(incident, by=by), now=now,
+                     note="acknowledgement posted")]
+        if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM:
+            plan.insert(0, page(incident, PageAction.ACKNOWLEDGE, now=now))
     if incident.channel_name:
         plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
     return plan
 
 
-def on_resolve(incident: Incident, *, by: str | None, now: datetime) -> list[OutboxMessage]:
-    """Alarm cleared or resolved by hand: resolve the page, say so, post the filled post-incident template."""
+def on_unacknowledge(incident: Incident, *, by: str | None, playbook: Playbook, now: datetime,
+                     source: str | None = None, remind: bool = True) -> list[OutboxMessage]:
+    """Nobody holds it any more: say so and start the reminders again (`remind` False: some are still queued)."""
+    where = "PagerDuty" if source == PAGERDUTY else None
+    plan = [post(incident, _target(incident), messages.unacknowledged(incident, by=by, where=where), now=now,
+                 note="unacknowledgement posted")]
+    if incident.channel_name:
+        plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
+    if remind:
+        plan += reminders(incident, playbook=playbook, now=now)
+    return plan
+
+
+def on_resolve(incident: Incident, *, by: str | None, now: datetime, source: str | None = None,
+               ) -> list[OutboxMessage]:
+    """Alarm cleared or resolved by hand (or in PagerDuty): resolve the page unless PagerDuty did, say so, post
+    the filled post-incident template."""
     minutes = ((incident.resolved_at or now) - incident.opened_at).total_seconds() / 60
     has_channel = bool(incident.channel_name)
-    target = Target.INCIDENT if has_channel else Target.ALERTS
-    plan = [post(incident, target, messages.resolved(incident, minutes=minutes, by=by), now=now,
-                 note="resolution posted")]
-    if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM:
+    target = _target(incident)
+    where = "PagerDuty" if source == PAGERDUTY else None
+    # Resolved by a person while CloudWatch still says ALARM: its coming OK will only be noted on the timeline.
+    still_alarm = incident.source == IncidentSource.ALARM and incident.alarm.get("NewStateValue") == "ALARM"
+    message = messages.resolved(incident, minutes=minutes, by=by, where=where,
+                                alarm_still_firing=incident.alarm_name if still_alarm else None)
+    plan = [post(incident, target, message, now=now, note="resolution posted")]
+    if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM and source != PAGERDUTY:
         plan.insert(0, page(incident, PageAction.RESOLVE, now=now))
     if has_channel:
         plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
         plan.append(step(incident, PostPostmortem(target=target), now=now))
+    return plan
+
+
+def on_event(incident: Incident, *, line: str, invite: Sequence[str], now: datetime) -> list[OutboxMessage]:
+    """Something happened elsewhere: one line in the incident's channel, and people to bring in."""
+    plan = [post(incident, _target(incident), messages.line(line), now=now, note="posted")]
+    if invite and incident.channel_name:
+        plan.append(step(incident, Invite(users=_unique(invite)), now=now))
+    return plan
+
+
+def on_pagerduty_link(incident: Incident, *, url: str, label: str, now: datetime) -> list[OutboxMessage]:
+    """The PagerDuty incident is known: bookmark it in the channel and post the link."""
+    plan = [post(incident, _target(incident), messages.pagerduty_link(incident, url=url, label=label), now=now,
+                 note="PagerDuty link posted")]
+    if incident.channel_name:
+        plan.append(step(incident, Bookmark(title="PagerDuty", link=url), now=now))
     return plan
 
 
@@ -225,6 +275,10 @@ def topic(incident: Incident) -> str:
 def purpose(incident: Incident) -> str:
     """The channel purpose, plain text."""
     return plain(f"Incident #{incident.id}: {incident.title} ({incident.severity}). Managed by incident-bot.")[:250]
+
+
+def _target(incident: Incident) -> Target:
+    return Target.INCIDENT if incident.channel_name else Target.ALERTS
 
 
 def _unique(items: Sequence[str]) -> list[str]:

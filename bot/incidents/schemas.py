@@ -15,6 +15,7 @@ class TimelineEntryOut(BaseModel):
     at: datetime
     kind: str
     summary: str
+    source: str | None  # where the change happened when not in the bot itself, e.g. "pagerduty"
     data: dict[str, Any]
 
 
@@ -42,6 +43,7 @@ class IncidentOut(BaseModel):
     reopen_count: int
     channel: str | None
     channel_id: str | None
+    pagerduty_url: str | None
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentOut:
@@ -51,7 +53,7 @@ class IncidentOut(BaseModel):
             severity=incident.severity, status=incident.status, source=incident.source, opened_at=incident.opened_at,
             acknowledged_at=incident.acknowledged_at, acknowledged_by=incident.acknowledged_by,
             resolved_at=incident.resolved_at, reopen_count=incident.reopen_count, channel=incident.channel_name,
-            channel_id=incident.channel_id,
+            channel_id=incident.channel_id, pagerduty_url=incident.pagerduty_url,
         )
 
 
@@ -65,7 +67,13 @@ class IncidentDetail(IncidentOut):
         """The API view of an incident with its timeline and outbox steps."""
         return cls(
             **IncidentOut.of(incident).model_dump(),
-            timeline=[TimelineEntryOut(at=e.at, kind=e.kind, summary=e.summary, data=e.data) for e in timeline],
+            timeline=[TimelineEntryOut(at=e.at, kind=e.kind, summary=e.summary,
+                                      source=_source(e.data), data=e.data) for e in timeline],
             steps=[StepOut(id=s.id, lane=s.lane, kind=s.kind, status=s.status, attempts=s.attempts,
                            last_error=s.last_error) for s in steps],
         )
+
+
+def _source(data: dict[str, Any]) -> str | None:
+    source = data.get("source")
+    return source if isinstance(source, str) else None

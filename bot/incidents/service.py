@@ -1,4 +1,4 @@
-"""Incident lifecycle: open, repeat, reopen, acknowledge, resolve, declare.
+"""Incident lifecycle: open, repeat, reopen, acknowledge, unacknowledge, resolve, declare, outside events.
 
 Each function changes the incident, appends to its timeline and queues the response plan's outbox rows, all in
 the caller's transaction; nothing here talks to Slack or PagerDuty directly (see `bot/outbox/`), and nothing
@@ -7,6 +7,7 @@ reads the clock: callers (the application commands, `bot/incidents/commands.py`)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,10 @@ from bot.errors import BadInput
 from bot.incidents import repository, response
 from bot.incidents.models import Incident, IncidentSource, IncidentStatus, TimelineEntry
 from bot.incidents.playbook import Playbook
+from bot.incidents.steps import StepKind
+
+PAGERDUTY = response.PAGERDUTY
+_SOURCE_NAMES = {PAGERDUTY: "PagerDuty"}
 
 
 class AlarmAction(StrEnum):
@@ -57,7 +62,7 @@ def apply_alarm(
         return _on_alarm(session, playbook, event, body, now)
     incident = repository.open_for_alarm(session, event.alarm_arn)
     if incident is None:
-        return AlarmOutcome(AlarmAction.IGNORED)
+        return _after_resolution(session, event, body)
     transition = _transition_entry(incident, event)
     if event.state_change_time < incident.last_transition_at:
         transition.kind, transition.summary = "stale", f"Late {event.new_state} ignored (older than the last change)"
@@ -71,25 +76,84 @@ def apply_alarm(
     return AlarmOutcome(AlarmAction.RESOLVED, incident)
 
 
-def acknowledge(*, session: Session, incident_id: int, by: str | None, now: datetime) -> Incident:
-    """Mark an incident acknowledged (idempotent) and queue the page acknowledgement and a post."""
+def acknowledge(
+    *, session: Session, incident_id: int, by: str | None, now: datetime, source: str | None = None,
+    at: datetime | None = None, mention: Sequence[str] = (),
+) -> Incident:
+    """Mark an incident acknowledged (idempotent) and queue the page acknowledgement and a post.
+
+    `at`: when it happened (default `now`); `source` names where it happened when that was not the bot itself
+    (`pagerduty`: no acknowledgement is sent back); `mention` lists who to mention in the post (Slack ids, emails,
+    `pagerduty:<user id>`)."""
     incident = _get(session, incident_id)
     if incident.status == IncidentStatus.RESOLVED:
         raise BadInput(f"incident #{incident_id} is already resolved")
     if incident.status == IncidentStatus.ACKNOWLEDGED:
         return incident
-    incident.status, incident.acknowledged_at, incident.acknowledged_by = IncidentStatus.ACKNOWLEDGED, now, by
-    session.add(note(incident, "acknowledged", f"Acknowledged by {by or 'someone'}", at=now, by=by))
-    session.add_all(response.on_acknowledge(incident, by=by, now=now))
+    at = at or now
+    incident.status, incident.acknowledged_at = IncidentStatus.ACKNOWLEDGED, at
+    incident.acknowledged_by = (by or "")[:64] or None
+    where = f" in {_SOURCE_NAMES.get(source, source)}" if source else ""
+    session.add(note(incident, "acknowledged", f"Acknowledged{where} by {by or 'someone'}", at=at, by=by,
+                     **_source(source)))
+    session.add_all(response.on_acknowledge(incident, by=by, now=now, source=source, mention=mention))
     return incident
 
 
-def resolve(*, session: Session, incident_id: int, by: str | None, now: datetime) -> Incident:
-    """Resolve an incident by hand (idempotent)."""
+def unacknowledge(
+    *, session: Session, playbook: Playbook, incident_id: int, by: str | None, now: datetime,
+    source: str | None = None, at: datetime | None = None,
+) -> Incident:
+    """Put an acknowledged incident back to open (idempotent): the channel hears it and reminders resume."""
+    incident = _get(session, incident_id)
+    if incident.status != IncidentStatus.ACKNOWLEDGED:
+        return incident
+    incident.status, incident.acknowledged_at, incident.acknowledged_by = IncidentStatus.OPEN, None, None
+    where = f" in {_SOURCE_NAMES.get(source, source)}" if source else ""
+    session.add(note(incident, "unacknowledged", f"Unacknowledged{where} ({by or 'timeout'}): open again",
+                     at=at or now, by=by, **_source(source)))
+    # Rounds still pending fire again now that it is open (they skip only while acknowledged): plan new ones only
+    # when none is left, so there is never a second chain.
+    reminder_pending = repository.pending_step(session, incident.id, kind=StepKind.ACK_REMINDER) is not None
+    session.add_all(response.on_unacknowledge(incident, by=by, playbook=playbook, now=now, source=source,
+                                              remind=not reminder_pending))
+    return incident
+
+
+def resolve(
+    *, session: Session, incident_id: int, by: str | None, now: datetime, source: str | None = None,
+    at: datetime | None = None,
+) -> Incident:
+    """Resolve an incident by hand (idempotent); `at`, `source` as for `acknowledge`."""
     incident = _get(session, incident_id)
     if incident.status == IncidentStatus.RESOLVED:
         return incident
-    _close(session, incident, at=now, by=by, now=now)
+    _close(session, incident, at=at or now, by=by, now=now, source=source)
+    return incident
+
+
+def record_event(
+    *, session: Session, incident_id: int, kind: str, summary: str, line: str, now: datetime,
+    source: str | None = None, at: datetime | None = None, invite: Sequence[str] = (), **data: Any,
+) -> Incident:
+    """Something happened to the incident elsewhere (a reassignment, a note…): a timeline entry and `line`
+    (mrkdwn, already escaped) in the incident's channel; `invite` brings people into the channel."""
+    incident = _get(session, incident_id)
+    session.add(note(incident, kind, summary, at=at or now, **_source(source), **data))
+    session.add_all(response.on_event(incident, line=line, invite=invite, now=now))
+    return incident
+
+
+def link_pagerduty(*, session: Session, incident_id: int, url: str, pagerduty_id: str, number: int | None,
+                   now: datetime, at: datetime | None = None) -> Incident:
+    """Remember the PagerDuty incident behind the page (idempotent): bookmarked and announced in the channel."""
+    incident = _get(session, incident_id)
+    if incident.pagerduty_url == url:
+        return incident
+    incident.pagerduty_url, incident.pagerduty_id = url[:1024], pagerduty_id[:64] or None
+    label = f"PagerDuty incident #{number}" if number is not None else "PagerDuty incident"
+    session.add(note(incident, "pagerduty", f"{label}: {url}", at=at or now, url=url, source=PAGERDUTY))
+    session.add_all(response.on_pagerduty_link(incident, url=url, label=label, now=now))
     return incident
 
 
@@ -211,15 +275,36 @@ def _reopen(
     return AlarmOutcome(AlarmAction.REOPENED, incident)
 
 
-def _close(session: Session, incident: Incident, *, at: datetime, by: str | None, now: datetime) -> None:
+def _close(session: Session, incident: Incident, *, at: datetime, by: str | None, now: datetime,
+           source: str | None = None) -> None:
     incident.status, incident.open_key, incident.resolved_at = IncidentStatus.RESOLVED, None, at
     incident.last_transition_at = max(at, incident.last_transition_at)
     minutes = (at - incident.opened_at).total_seconds() / 60
-    summary = (
-        f"Resolved by {by} after {minutes:.0f} min" if by else f"Resolved: alarm back to OK after {minutes:.0f} min"
-    )
-    session.add(note(incident, "resolved", summary, at=at, by=by))
-    session.add_all(response.on_resolve(incident, by=by, now=now))
+    where = f" in {_SOURCE_NAMES.get(source, source)}" if source else ""
+    if by or source:
+        summary = f"Resolved{where}{f' by {by}' if by else ''} after {minutes:.0f} min"
+    else:
+        summary = f"Resolved: alarm back to OK after {minutes:.0f} min"
+    session.add(note(incident, "resolved", summary, at=at, by=by, **_source(source)))
+    session.add_all(response.on_resolve(incident, by=by, now=now, source=source))
+
+
+def _after_resolution(session: Session, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:
+    """An OK (or INSUFFICIENT_DATA) for an alarm whose incident was resolved by a person (in Slack or PagerDuty)
+    while the alarm was still in ALARM: noted on that incident, nothing else."""
+    latest = repository.latest_for_alarm(session, event.alarm_arn)
+    if (latest is None or latest.status != IncidentStatus.RESOLVED
+            or latest.alarm.get("NewStateValue") != AlarmState.ALARM):
+        return AlarmOutcome(AlarmAction.IGNORED)
+    entry = _transition_entry(latest, event)
+    entry.summary += " (the incident was already resolved)"
+    session.add(entry)
+    latest.alarm = body
+    return AlarmOutcome(AlarmAction.NOTED, latest)
+
+
+def _source(source: str | None) -> dict[str, str]:
+    return {"source": source} if source else {}
 
 
 def _get(session: Session, incident_id: int) -> Incident:

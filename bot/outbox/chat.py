@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import structlog
+
 from bot.alarms.models import alarm_from_body
-from bot.errors import PermanentDeliveryError
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.incidents import messages, repository
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import ChatOps, Message, NameTaken
+from bot.incidents.ports import ChatOps, Directory, Message, NameTaken
 from bot.incidents.postmortem import postmortem_context
 from bot.incidents.steps import (
     Bookmark,
@@ -31,14 +33,17 @@ from bot.outbox.execution import Done, StepRun
 from bot.runbooks.mrkdwn import to_mrkdwn
 from bot.store import Database
 
+log = structlog.get_logger("incident_bot.outbox")
 _USER = re.compile(r"<?@?[UW][A-Z0-9]{2,}>?")
 
 
 class ChatSteps:
     """Executors of the chat lane, and the posting helpers the query and reminder executors share."""
 
-    def __init__(self, db: Database, *, playbook: Playbook, chat: ChatOps, record_only: bool) -> None:
+    def __init__(self, db: Database, *, playbook: Playbook, chat: ChatOps, record_only: bool,
+                 directory: Directory | None = None) -> None:
         self.db, self.playbook, self.chat, self.record_only = db, playbook, chat, record_only
+        self.directory = directory
 
     async def create_channel(self, payload: CreateChannel, run: StepRun) -> Done:
         """Create (or adopt) the incident channel, suffixing the name while it is taken."""
@@ -163,7 +168,18 @@ class ChatSteps:
         return ids
 
     async def members(self, who: str) -> list[str]:
-        """One responder entry as user ids: a user id or email is one person, anything else a user group."""
+        """One responder entry as user ids: a user id or email is one person, `pagerduty:<user id>` the Slack
+        user with that PagerDuty user's email, anything else a user group."""
+        if who.startswith("pagerduty:"):
+            try:
+                email = await self.directory.email(who.removeprefix("pagerduty:")) if self.directory else None
+            except (TransientDeliveryError, PermanentDeliveryError) as exc:
+                # A mention or an invitation is not worth failing the post for: name them without the link.
+                log.warning("pagerduty_user_lookup_failed", user=who, error=str(exc))
+                email = None
+            if not email:
+                return []
+            who = email
         if "@" in who.lstrip("@") or _USER.fullmatch(who.strip()):
             user_id = await self.chat.resolve_user(who)
             return [user_id] if user_id else []

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import ChatOps, LogSearch, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
 from bot.incidents.steps import (
     AckReminder,
     Bookmark,
@@ -37,10 +37,10 @@ from bot.store import Database
 
 def executor_table(
     db: Database, *, playbook: Playbook, chat: ChatOps, pager: Pager, logs: LogSearch, queries: QueryCatalog,
-    clock: Clock, record_only: bool,
+    clock: Clock, record_only: bool, directory: Directory | None = None,
 ) -> dict[StepKind, Route[Any]]:
     """Every step kind with its executor; raises if a kind has none (caught at start, not at 3 a.m.)."""
-    chat_steps = ChatSteps(db, playbook=playbook, chat=chat, record_only=record_only)
+    chat_steps = ChatSteps(db, playbook=playbook, chat=chat, record_only=record_only, directory=directory)
     pager_steps = PagerSteps(pager)
     query_steps = QuerySteps(chat_steps, logs=logs, queries=queries)
     reminder_steps = ReminderSteps(chat_steps, clock=clock)

@@ -86,5 +86,7 @@ def channel_link(channel_id: str, fallback_name: str = "") -> str:
 
 def link(url: str, label: str) -> str:
     """A link the bot chose: `<url|label>` with both parts unable to end the link early."""
-    safe_url = escape(url).replace("|", "%7C")
+    # Percent-encoding (not look-alikes) keeps the URL working while `|`, `<`, `>` cannot end the link early.
+    safe_url = (url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+                .replace(" ", "%20"))
     return f"<{safe_url}|{escape(label).replace('|', '¦')}>"

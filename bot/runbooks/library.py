@@ -46,6 +46,7 @@ _POSTMORTEM_DEFAULTS: dict[str, Any] = {
     "mttr_minutes": None,
     "paged_at": None,
     "page_status": "not configured",
+    "resolved_how": None,
     "timeline": [],
     "transitions": [],
     "queries": [],
@@ -55,7 +56,7 @@ _POSTMORTEM_DEFAULTS: dict[str, Any] = {
 }
 _INCIDENT_DEFAULTS = dict.fromkeys(
     ("id", "title", "severity", "status", "alarm_name", "alarm_arn", "opened_at", "acknowledged_at",
-     "resolved_at", "channel")
+     "resolved_at", "channel", "pagerduty_url")
 )
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # Slack's `markdown` block holds at most 12,000 characters; a longer runbook would be cut mid-step.

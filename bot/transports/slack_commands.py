@@ -17,6 +17,7 @@ from bot.errors import BadInput
 from bot.incidents.messages import channel_link, mention
 from bot.incidents.models import Incident
 from bot.presentation import mrkdwn as md
+from bot.presentation.mrkdwn import link
 
 USAGE = {
     "/trace": "/trace ORD-12345 [window]",
@@ -127,6 +128,8 @@ def status_text(incident: Incident, *, now: datetime) -> str:
         parts.append(f"resolved after {_minutes(incident.resolved_at - incident.opened_at)}")
     if incident.channel_name:
         parts.append(channel_link(incident))
+    if incident.pagerduty_url:
+        parts.append(link(incident.pagerduty_url, "PagerDuty"))
     return " · ".join(parts)
 
 

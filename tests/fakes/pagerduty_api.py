@@ -1,11 +1,17 @@
-"""A fake PagerDuty Events API v2 over TLS, with a certificate from a test-generated CA (trustme).
+"""A fake PagerDuty (Events API v2 and a slice of the REST API v2) over TLS, with a certificate from a
+test-generated CA (trustme).
 
 `FakePagerDuty.events_url` is what to use as `PAGERDUTY_EVENTS_URL` (scheme, host and port; the client appends
 `/v2/enqueue`); `ca_file` is the PEM bundle that must be trusted (e.g. `SSL_CERT_FILE`). Nothing turns
 verification off. It validates events as PagerDuty does, keeps one incident per open dedup key and records
 every event.
 
-To extend: new validation goes in `_problems`; new state transitions in `_apply`.
+The same server answers the REST API at `api_url` (`PAGERDUTY_API_URL`) for requests carrying
+`Authorization: Token token=<API_TOKEN>` (401 otherwise): `GET /users/{id}` (users added with `add_user`) and
+`GET`/`POST`/`PUT /webhook_subscriptions` (classic offset pagination, `filter_type`/`filter_id`; the secret is
+returned only by the POST that creates a subscription, as PagerDuty does).
+
+To extend: new validation goes in `_problems`; new state transitions in `_apply`; REST routes in `_rest`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import trustme
 
@@ -30,6 +37,13 @@ ROUTING_KEY_LENGTH = 32
 DEDUP_KEY_MAX = 255
 SUMMARY_MAX = 1024
 EVENTS_PER_MINUTE = 120
+API_TOKEN = "u+FAKEPAGERDUTYTOKEN"
+SUBSCRIPTION_EVENT_TYPES = frozenset({
+    "incident.acknowledged", "incident.annotated", "incident.delegated", "incident.escalated",
+    "incident.priority_updated", "incident.reassigned", "incident.reopened", "incident.resolved",
+    "incident.responder.added", "incident.responder.replied", "incident.status_update_published",
+    "incident.triggered", "incident.unacknowledged",
+})
 
 
 @dataclass
@@ -113,9 +127,23 @@ class FakePagerDuty:
         """An SSL context that trusts only this fake's CA."""
         return ssl.create_default_context(cafile=str(self.ca_file))
 
+    @property
+    def api_url(self) -> str:
+        """The REST API base URL (same server): `PAGERDUTY_API_URL`."""
+        return self.events_url
+
+    def add_user(self, user_id: str, name: str, email: str) -> None:
+        """A PagerDuty user the REST API knows."""
+        with self._lock:
+            self.users[user_id] = {"id": user_id, "type": "user", "name": name, "email": email,
+                                   "summary": name, "html_url": f"https://acme.pagerduty.com/users/{user_id}"}
+
     def reset(self) -> None:
         """Forget incidents, events, faults and rate-limit windows."""
         with self._lock:
+            self.users: dict[str, dict[str, Any]] = {}
+            self.subscriptions: list[dict[str, Any]] = []
+            self.rest_requests: list[tuple[str, str]] = []  # (method, path) of authenticated REST calls
             self.incidents: list[FakeIncident] = []
             self.events: list[dict[str, Any]] = []  # accepted, in order
             self.rejected: list[tuple[int, dict[str, Any] | None]] = []  # (status, body) of refused requests
@@ -125,7 +153,8 @@ class FakePagerDuty:
             self._windows: dict[str, deque[float]] = {}
 
     def fail_next(self, *, status: int = 500, times: int = 1, retry_after: float | None = None) -> None:
-        """Answer the next `times` requests with `status` (429 throttle or 5xx) before validating them."""
+        """Answer the next `times` requests (Events or REST API) with `status` (429 throttle or 5xx) before
+        validating them."""
         with self._lock:
             self._faults.append(_Fault(status, retry_after, times))
 
@@ -208,6 +237,87 @@ class FakePagerDuty:
             return str(dedup_key)
 
 
+    def _rest(self, method: str, path: str, query: dict[str, list[str]], body: Any,
+              auth: str) -> tuple[int, dict[str, Any]]:
+        fault = self._take_fault()
+        if fault is not None:
+            return fault.status, {"error": {"message": "Internal Server Error"}}
+        if auth != f"Token token={API_TOKEN}":
+            return 401, {"error": {"message": "Unauthorized", "code": 2006}}
+        with self._lock:
+            self.rest_requests.append((method, path))
+            parts = [p for p in path.split("/") if p]
+            if method == "GET" and len(parts) == 2 and parts[0] == "users":
+                user = self.users.get(parts[1])
+                if user is None:
+                    return 404, {"error": {"message": "Not Found", "code": 2100}}
+                return 200, {"user": user}
+            if parts[:1] != ["webhook_subscriptions"]:
+                return 404, {"error": {"message": "Not Found", "code": 2100}}
+            if method == "GET" and len(parts) == 1:
+                found = self.subscriptions
+                if query.get("filter_type") or query.get("filter_id"):
+                    found = [s for s in found if s["filter"]["type"] == query.get("filter_type", [""])[0]
+                             and s["filter"]["id"] == query.get("filter_id", [""])[0]]
+                offset = int(query.get("offset", ["0"])[0])
+                limit = int(query.get("limit", ["25"])[0])
+                page = [_redacted(s) for s in found[offset:offset + limit]]
+                return 200, {"webhook_subscriptions": page, "offset": offset, "limit": limit,
+                             "more": offset + limit < len(found), "total": None}
+            if method == "POST" and len(parts) == 1:
+                problems = _subscription_problems(body)
+                if problems:
+                    return 400, {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": problems}}
+                new = json.loads(json.dumps(body["webhook_subscription"]))
+                new.update(id=f"PSUB{len(self.subscriptions) + 1:03d}", active=True)
+                new["delivery_method"].update(id=f"PDM{len(self.subscriptions) + 1:03d}",
+                                              secret=uuid.uuid4().hex + uuid.uuid4().hex)
+                self.subscriptions.append(new)
+                return 201, {"webhook_subscription": new}
+            if method == "PUT" and len(parts) == 2:
+                current = next((s for s in self.subscriptions if s["id"] == parts[1]), None)
+                if current is None:
+                    return 404, {"error": {"message": "Not Found", "code": 2100}}
+                change = (body or {}).get("webhook_subscription") if isinstance(body, dict) else None
+                if not isinstance(change, dict):
+                    return 400, {"error": {"message": "Invalid Input Provided", "code": 2001}}
+                for key in ("events", "filter", "description", "active"):
+                    if key in change:
+                        current[key] = change[key]
+                if isinstance(change.get("delivery_method"), dict) and "url" in change["delivery_method"]:
+                    current["delivery_method"]["url"] = change["delivery_method"]["url"]
+                return 200, {"webhook_subscription": _redacted(current)}
+            return 405, {"error": {"message": "Method Not Allowed"}}
+
+
+def _redacted(subscription: dict[str, Any]) -> dict[str, Any]:
+    """A subscription as PagerDuty shows it after creation: the secret is null."""
+    shown = json.loads(json.dumps(subscription))
+    shown["delivery_method"]["secret"] = None
+    return shown
+
+
+def _subscription_problems(body: Any) -> list[str]:
+    sub = body.get("webhook_subscription") if isinstance(body, dict) else None
+    if not isinstance(sub, dict):
+        return ["webhook_subscription is required"]
+    problems = []
+    if sub.get("type") != "webhook_subscription":
+        problems.append("type must be webhook_subscription")
+    method = sub.get("delivery_method")
+    if not isinstance(method, dict) or method.get("type") != "http_delivery_method" or not str(
+            method.get("url", "")).startswith("https://"):
+        problems.append("delivery_method must be an http_delivery_method with an https url")
+    events = sub.get("events")
+    if not isinstance(events, list) or not events or any(e not in SUBSCRIPTION_EVENT_TYPES for e in events):
+        problems.append("events must be a non-empty list of known event types")
+    flt = sub.get("filter")
+    if not isinstance(flt, dict) or flt.get("type") not in ("service_reference", "team_reference",
+                                                             "account_reference") or not flt.get("id"):
+        problems.append("filter must reference a service, team or account")
+    return problems
+
+
 _THROTTLED = {"status": "throttle event",
               "message": "Requests for this integration key are arriving too quickly. Please retry later."}
 
@@ -260,13 +370,34 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: events are recorded on the fake instead."""
 
-    def do_POST(self) -> None:
-        """POST /v2/enqueue."""
+    def _rest(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        if self.path != "/v2/enqueue":
-            self._send(404, {"status": "not found"}, {})
+        url = urlsplit(self.path)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            self._send(400, {"error": {"message": "Invalid JSON"}}, {})
             return
+        status, answer = self.fake._rest(method, url.path, parse_qs(url.query), body,
+                                         self.headers.get("Authorization", ""))
+        self._send(status, answer, {})
+
+    def do_GET(self) -> None:
+        """REST API reads."""
+        self._rest("GET")
+
+    def do_PUT(self) -> None:
+        """REST API updates."""
+        self._rest("PUT")
+
+    def do_POST(self) -> None:
+        """POST /v2/enqueue (Events API), anything else is the REST API."""
+        if self.path != "/v2/enqueue":
+            self._rest("POST")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
         try:
             body = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):

@@ -25,7 +25,7 @@ def test_only_the_bots_own_markup_is_live() -> None:
     """User ids become mentions, anything else stays text; links escape what could end them."""
     assert md.mention_user("U00ALICE01") == "<@U00ALICE01>"
     assert md.mention_user("<!channel>") == "&lt;!channel&gt;"
-    assert md.link("https://x.test/a|b>c", "A|B") == "<https://x.test/a%7Cb&gt;c|A¦B>"
+    assert md.link("https://x.test/a|b>c d", "A|B") == "<https://x.test/a%7Cb%3Ec%20d|A¦B>"
     assert md.plain("a\x00b\nc") == "a b c"
 
 

@@ -44,7 +44,7 @@ def test_dlq_breakdown_shows_share_and_schema_hint(catalog: QueryCatalog) -> Non
     query = catalog.get("dlq-breakdown")
     message = result_message(query, breakdown(8120, 1500, 380), start=START, end=END)
     shown = texts(message.blocks)
-    assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": query.title}}
+    assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": query.title, "emoji": True}}
     assert "parse_error" in shown and "81%" in shown and "15%" in shown
     assert "source schema change" in shown and "customer_id" in shown
     assert "2025-01-13 10:00 – 2025-01-13 11:00 UTC" in shown and "50,000 records scanned" in shown

@@ -83,3 +83,19 @@ def test_incident_refusals(text: str, reason: str) -> None:
 def test_window_text_is_shortest_exact_form() -> None:
     """Windows print as 1d, 2h, 30m or 90s."""
     assert [window_text(timedelta(seconds=s)) for s in (86400, 7200, 1800, 90)] == ["1d", "2h", "30m", "90s"]
+
+
+def test_status_links_the_pagerduty_incident() -> None:
+    """`/incident status` links the PagerDuty incident and shows a PagerDuty acknowledger's name escaped."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.incidents.models import Incident
+    from bot.transports.slack_commands import status_text
+
+    opened = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    incident = Incident(id=3, title="DLQ spike", severity="CRITICAL", status="acknowledged", opened_at=opened,
+                        acknowledged_at=opened + timedelta(minutes=2), acknowledged_by="Eve <!channel>",
+                        pagerduty_url="https://acme.pagerduty.com/incidents/P1?a=1&b=2")
+    text = status_text(incident, now=opened + timedelta(minutes=5))
+    assert "<https://acme.pagerduty.com/incidents/P1?a=1&amp;b=2|PagerDuty>" in text
+    assert "acknowledged by Eve &lt;!channel&gt; after 2 min" in text
