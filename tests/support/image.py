@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -169,17 +170,35 @@ def build_bot_image(context: Path = REPO) -> str:
         pip_conf, volumes = pip_settings()
         (workdir / "pip.conf").write_text(pip_conf)
         mounts = [f"--volume={workdir / 'pip.conf'}:/etc/pip.conf:ro", *(f"--volume={v}" for v in volumes)]
-        superseded = {image_id(BOT_IMAGE), image_id(BUILD_STAGE_IMAGE)}
-        for target, tag in (("build", BUILD_STAGE_IMAGE), ("bot", BOT_IMAGE)):
-            buildah("build", "--isolation", "chroot", "--pull=never", "--layers", "--format", "docker",
-                    "--target", target, "-t", tag, f"--build-arg=PYTHON_IMAGE={base}", *mounts,
-                    "-f", str(context / "Dockerfile"), str(context), timeout=BUILD_TIMEOUT)
-        built = image_id(BOT_IMAGE) or ""
-        # Keep the store from growing by one image per source change: drop the last run's images (and with them
-        # their cached layers no other image uses). One still in use by a container stays.
-        for old in superseded - {None, built, image_id(BUILD_STAGE_IMAGE)}:
-            subprocess.run([_which("buildah") or "buildah", "rmi", str(old)], capture_output=True, check=False)
-        return built
+        try:
+            for target, tag in (("build", BUILD_STAGE_IMAGE), ("bot", BOT_IMAGE)):
+                buildah("build", "--isolation", "chroot", "--pull=never", "--layers", "--force-rm",
+                        "--format", "docker", "--target", target, "-t", tag, f"--build-arg=PYTHON_IMAGE={base}",
+                        *mounts, "-f", str(context / "Dockerfile"), str(context), timeout=BUILD_TIMEOUT)
+        finally:
+            _remove_stale_images(base)
+        return image_id(BOT_IMAGE) or ""
+
+
+def _first_layer(image: str) -> str | None:
+    config = json.loads(buildah("inspect", "--type", "image", image))
+    layers = config["OCIv1"]["rootfs"]["diff_ids"]
+    return str(layers[0]) if layers else None
+
+
+def _remove_stale_images(base: str) -> None:
+    """Drop the layers of earlier builds on our base that no tag uses any more (the store grows by ~0.3 GB per
+    source change otherwise); images of other projects and any image a container still uses stay."""
+    ours = _first_layer(base)
+    removed = True
+    while removed:  # removing an image can leave its parent dangling
+        removed = False
+        listed = buildah("images", "--all", "--noheading", "--no-trunc", "--filter", "dangling=true",
+                         "--format", "{{.ID}}")
+        for stale in listed.split():
+            if _first_layer(stale) == ours and subprocess.run(
+                    [_which("buildah") or "buildah", "rmi", stale], capture_output=True, check=False).returncode == 0:
+                removed = True
 
 
 @contextmanager
