@@ -21,14 +21,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
-def bot_image() -> str:
+def bot_image() -> Iterator[str]:
     """The bot image built from this checkout (skipped where images cannot be built; failed under CI=true)."""
     reason = image.missing_requirement()
     if reason:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}; CI needs it")
         pytest.skip(reason)
-    return image.build_bot_image()
+    with image.exclusive():
+        yield image.build_bot_image()
 
 
 def _free_port() -> int:

@@ -152,8 +152,9 @@ def pip_settings() -> tuple[str, list[str]]:
 
 
 @contextmanager
-def _build_lock() -> Iterator[None]:
-    # Two test runs on one machine share buildah's store and the tags above.
+def exclusive() -> Iterator[None]:
+    """Hold the machine's image lock: two runs share buildah's store and the tags above (a build by one would drop
+    the image the other is about to run)."""
     with LOCK.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -163,8 +164,8 @@ def _build_lock() -> Iterator[None]:
 
 
 def build_bot_image(context: Path = REPO) -> str:
-    """Build the `bot` target of the real Dockerfile with buildah on the local base; the image id."""
-    with _build_lock(), tempfile.TemporaryDirectory(prefix="incident-bot-image-") as scratch:
+    """Build the `bot` target of the real Dockerfile with buildah on the local base; the image id (hold `exclusive`)."""
+    with tempfile.TemporaryDirectory(prefix="incident-bot-image-") as scratch:
         workdir = Path(scratch)
         base = ensure_base(workdir)
         pip_conf, volumes = pip_settings()
@@ -217,7 +218,8 @@ def main() -> None:
     reason = missing_requirement()
     if reason:
         sys.exit(f"cannot build the image: {reason}")
-    print(f"{BOT_IMAGE} {build_bot_image()}")
+    with exclusive():
+        print(f"{BOT_IMAGE} {build_bot_image()}")
 
 
 if __name__ == "__main__":
