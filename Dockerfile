@@ -10,12 +10,17 @@ ARG FLINK_IMAGE=flink:2.3.0-scala_2.12-java17
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml README.md ./
+# Dependencies first, in layers of their own: a change to the bot's code does not fetch or reinstall them.
+COPY pyproject.toml ./
+RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+      > requirements.txt \
+    && python -m pip wheel --wheel-dir /wheels/deps -r requirements.txt
+COPY README.md ./
 COPY bot ./bot
 COPY pipeline ./pipeline
 COPY runbooks ./runbooks
 COPY queries ./queries
-RUN python -m pip wheel --wheel-dir /wheels .
+RUN python -m pip wheel --no-deps --wheel-dir /wheels .
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS bot
@@ -24,8 +29,10 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN useradd --create-home --uid 10001 incident-bot \
     && mkdir -p /data \
     && chown incident-bot /data
-COPY --from=build /wheels /wheels
-RUN python -m pip install /wheels/*.whl && rm -rf /wheels
+COPY --from=build /wheels/deps /wheels/deps
+RUN python -m pip install /wheels/deps/*.whl && rm -rf /wheels
+COPY --from=build /wheels/incident_bot-*.whl /wheels/
+RUN python -m pip install --no-deps /wheels/incident_bot-*.whl && rm -rf /wheels
 USER 10001
 WORKDIR /home/incident-bot
 VOLUME ["/data"]

@@ -1,11 +1,15 @@
 # make test: create .venv if missing, install the project with its extras, lint, type-check, run every test.
 # make demo: the whole story on one machine, on embedded defaults (no AWS, Slack or PagerDuty account).
+# make image: the bot's image built here with buildah (no Docker engine needed); see README, Docker.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The image test builds with buildah on a Debian base made by debootstrap; both come from Debian's packages.
+IMAGE_TOOLS := buildah debootstrap
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install lint test test-fast demo bench clean
+.PHONY: install image-tools image lint test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +19,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+image-tools:
+	@missing=$$(for tool in $(IMAGE_TOOLS); do PATH="$$PATH:/usr/sbin:/sbin" command -v $$tool >/dev/null || echo $$tool; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing" $$missing "from Debian's packages"; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq \
+	  && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
+	fi
+
+image: install image-tools
+	$(BIN)/python -m tests.support.image
+
 lint: install
 	$(BIN)/ruff check bot pipeline tests bench
 	$(BIN)/mypy
@@ -22,7 +37,7 @@ lint: install
 	$(BIN)/hadolint --failure-threshold warning Dockerfile
 	$(BIN)/incident-bot lint
 
-test: lint
+test: lint image-tools
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
