@@ -33,6 +33,7 @@ from bot.sns.verify import SignatureVerifier
 from bot.store import Database, upgrade
 from bot.transports.http import install_error_handlers, router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
+from bot.web import install_web
 
 log = structlog.get_logger("incident_bot.app")
 
@@ -121,6 +122,9 @@ def create_app(
                                   confirm=confirm, metrics=metrics, on_stored=relay.wake)
         if not settings.sns_topic_arns:
             log.warning("sns_topic_allowlist_empty", hint="set SNS_TOPIC_ARNS to accept only your alarm topics")
+        if settings.web_open_to_loopback:
+            log.warning("web_loopback_only", hint="no sign-in or API tokens configured: pages and /api answer "
+                        "loopback clients only; set SLACK_CLIENT_ID or API_TOKENS to open them to others")
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop)) if run_relay else None
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
@@ -136,9 +140,11 @@ def create_app(
             await http.aclose()
             await db.dispose()
 
-    app = FastAPI(title="incident-bot", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="incident-bot", lifespan=lifespan, docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/openapi.json")
     app.include_router(router)
     install_error_handlers(app)
+    install_web(app, settings)
     from bot.transports.slack import mount_slack
 
     mount_slack(app, settings)

@@ -69,3 +69,16 @@ class IncidentDetail(IncidentOut):
             steps=[StepOut(id=s.id, lane=s.lane, kind=s.kind, status=s.status, attempts=s.attempts,
                            last_error=s.last_error) for s in steps],
         )
+
+
+class IncidentList(BaseModel):
+    """One page of `GET /api/incidents`: pass `next_cursor` back as `cursor` for the next one (null: last page)."""
+
+    incidents: list[IncidentOut]
+    next_cursor: str | None
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx body of this API."""
+
+    error: str

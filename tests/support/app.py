@@ -69,7 +69,7 @@ class Bot:
         """GET /api/incidents."""
         answer = await self.client.get("/api/incidents")
         assert answer.status_code == 200, answer.text
-        return list(answer.json())
+        return list(answer.json()["incidents"])
 
     async def incident(self, incident_id: int) -> dict[str, Any]:
         """GET /api/incidents/{id}."""
