@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.errors import BadInput
@@ -83,7 +83,7 @@ def page(session: Session, where: IncidentFilter, *, limit: int, cursor: str | N
 
 def alarm_names(session: Session) -> list[str]:
     """Every alarm name that has an incident, sorted (for the list page's filter)."""
-    return list(session.execute(select(distinct(Incident.alarm_name)).order_by(Incident.alarm_name)).scalars())
+    return list(session.execute(select(Incident.alarm_name).distinct().order_by(Incident.alarm_name)).scalars())
 
 
 def parse_moment(value: str | None, *, name: str, end_of_day: bool = False) -> datetime | None:

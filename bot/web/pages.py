@@ -56,8 +56,8 @@ async def incident_page(request: Request, incident_id: int) -> Response:
                                                               team_id=state.settings.slack_team_id))
     if view is None:
         return render_error(request, 404, f"No incident #{incident_id}.")
-    has_graph = bool(view.incident.alarm) and any(
-        getattr(route, "path", None) == views.GRAPH_ROUTE for route in request.app.routes)
+    # The graph is drawn by its own API route when one is installed; the page links it, never draws it.
+    has_graph = bool(view.incident.alarm) and views.GRAPH_ROUTE in request.app.openapi().get("paths", {})
     return render(request, "incident.html", view=view, has_graph=has_graph)
 
 
