@@ -1,11 +1,14 @@
-# make test: create .venv if missing, install the project with its extras, lint, type-check, run every test.
+# make test: create .venv if missing, install the project with its extras and Chromium (browser tests), lint,
+# type-check, run every test.
 # make demo: the whole story on one machine, on embedded defaults (no AWS, Slack or PagerDuty account).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-fast demo bench clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser lint test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +18,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's headless Chromium (never `playwright install`, which downloads browsers).
+browser:
+	test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
 lint: install
 	$(BIN)/ruff check bot pipeline tests bench
 	$(BIN)/mypy
@@ -22,7 +29,7 @@ lint: install
 	$(BIN)/hadolint --failure-threshold warning Dockerfile
 	$(BIN)/incident-bot lint
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install

@@ -26,9 +26,14 @@ class Table:
     rows: list[list[str]]
 
 
-def markdown(text: str) -> Markup:
-    """CommonMark (with tables) to HTML; any HTML in `text` is escaped, not passed through."""
-    return Markup(_markdown.render(text))  # noqa: S704 - markdown-it escapes input with html disabled
+def markdown(text: str, *, shift_headings: int = 0) -> Markup:
+    """CommonMark (with tables) to HTML; any HTML in `text` is escaped, not passed through. `shift_headings=2`
+    makes `#` an h3, so a document fits under the page's own h1 and h2."""
+    tokens = _markdown.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + shift_headings, 6)}"
+    return Markup(_markdown.renderer.render(tokens, _markdown.options, {}))  # noqa: S704 - html is disabled
 
 
 def when(moment: datetime | None) -> str:

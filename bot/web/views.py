@@ -94,7 +94,7 @@ def incident_detail(session: Session, incident_id: int, *, playbook: Playbook, t
             named = {"alarm": "CloudWatch alarm", "dashboard": "Dashboard", "logs_insights": "Logs Insights",
                      "runbook": "Runbook"}
             links += [(label, context["links"][key]) for key, label in named.items() if context["links"].get(key)]
-            runbook_html = present.markdown(playbook.runbook(event, context))
+            runbook_html = present.markdown(playbook.runbook(event, context), shift_headings=2)
     return DetailView(
         incident=incident, mtta=present.span_minutes(incident.opened_at, incident.acknowledged_at),
         mttr=present.span_minutes(incident.opened_at, incident.resolved_at), links=links,

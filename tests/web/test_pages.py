@@ -50,7 +50,7 @@ async def test_incident_page_escapes_alarm_text_and_forbids_inline_scripts(make_
         assert "<img src=x" not in page.text and "<script>alert" not in page.text
         assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/app.js" defer>']
         assert not re.search(r"<[a-z][^<>]*\s(on\w+|style)=", page.text)  # no handler or inline style on any element
-        assert "<h2>Runbook</h2>" in page.text and "<h1>" in page.text.split("<h2>Runbook</h2>", 1)[1]
+        assert "<h2>Runbook</h2>" in page.text and "<h3>" in page.text.split("<h2>Runbook</h2>", 1)[1]
         script = await bot.client.get("/static/app.js")
         assert script.status_code == 200 and "javascript" in script.headers["content-type"]
 
