@@ -140,7 +140,8 @@ def create_app(
             await http.aclose()
             await db.dispose()
 
-    app = FastAPI(title="incident-bot", lifespan=lifespan, docs_url="/api/docs", redoc_url=None,
+    # The schema only: Swagger UI would need a CDN script the web view's Content-Security-Policy refuses.
+    app = FastAPI(title="incident-bot", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.include_router(router)
     install_error_handlers(app)

@@ -106,7 +106,9 @@ class AccessGuard:
         if refusal is None:
             await self.app(scope, receive, with_headers)
             return
-        if path.startswith("/api/") or path == METRICS_PATH or not self.sign_in:
+        # Only a page a person opens is sent to sign-in: a form post redirected to Slack would be stopped by the
+        # CSP's form-action anyway, and API clients want the reason.
+        if path.startswith("/api/") or path == METRICS_PATH or not self.sign_in or scope.get("method") != "GET":
             await _answer(with_headers, 401, refusal)
             return
         query = scope.get("query_string", b"").decode("latin-1")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.incidents.stats import WeekStats
 from bot.web.present import minutes_text
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 36
+LEFT, RIGHT, TOP, BOTTOM = 80, 12, 12, 36
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ def weekly_bars(weeks: Sequence[WeekStats]) -> Chart:
         chart.bars.append(Bar(x + slot * 0.15, HEIGHT - BOTTOM - height, slot * 0.7, height,
                               week.start.strftime("%d %b"), f"{week.count} incidents"))
         chart.x_labels.append((x + slot / 2, week.start.strftime("%d %b")))
-    chart.y_labels = _y_axis(top, lambda v: f"{v:g}")
+    chart.y_labels = _y_axis(top, sorted({0, top // 2, top}), str)
     chart.empty = not any(w.count for w in weeks)
     return chart
 
@@ -78,7 +79,7 @@ def trend_lines(weeks: Sequence[WeekStats]) -> Chart:
                 dots.append((round(x, 1), round(y, 1), f"{name} {week.start:%d %b}: {minutes_text(value)}"))
         chart.lines.append(Line(name, css, " ".join(f"{x},{y}" for x, y, _ in dots), dots))
     chart.x_labels = [(LEFT + i * slot + slot / 2, w.start.strftime("%d %b")) for i, w in enumerate(weeks)]
-    chart.y_labels = _y_axis(top, minutes_text)
+    chart.y_labels = _y_axis(top, [0, top / 2, top], minutes_text)
     chart.empty = not values
     return chart
 
@@ -96,6 +97,5 @@ def alarm_bars(per_alarm: Sequence[tuple[str, int]]) -> Chart:
     return chart
 
 
-def _y_axis(top: float, show: Callable[[float], str]) -> list[tuple[float, str]]:
-    return [(HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * share, show(round(top * share, 1) if share else 0))
-            for share in (0, 0.5, 1)]
+def _y_axis(top: float, values: Sequence[float], show: Callable[[Any], str]) -> list[tuple[float, str]]:
+    return [(HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * value / top, show(value)) for value in values]

@@ -18,7 +18,7 @@ from bot.incidents.listing import SEVERITIES, STATUSES, IncidentFilter
 from bot.incidents.models import utcnow
 from bot.incidents.postmortem import postmortem_context
 from bot.incidents.review import FIELDS, ReviewFields, get_review, save_review
-from bot.web import charts, views
+from bot.web import charts, present, views
 from bot.web.access import Principal
 from bot.web.commands import Action, incident_action
 from bot.web.render import render, render_error
@@ -83,7 +83,7 @@ async def review_page(request: Request, incident_id: int) -> Response:
     incident, fields, stored = found
     report = await _report(request, incident_id)
     return render(request, "review.html", incident=incident, fields=fields, stored=stored, labels=FIELDS,
-                  report=report)
+                  report_html=present.markdown(report or "", shift_headings=2))
 
 
 @router.post("/incidents/{incident_id}/review")

@@ -78,7 +78,9 @@ async def login(request: Request, next: str = "/") -> Response:
     client = request.app.state.web.oidc
     if client is None:
         return render_error(request, 404, "Sign-in with Slack is not configured on this bot (SLACK_CLIENT_ID).")
-    request.session["next"] = next if next.startswith("/") and not next.startswith("//") else "/"
+    # Only a path on this site: "//host" and "/\\host" would send the browser elsewhere after sign-in.
+    local = next.startswith("/") and not next.startswith(("//", "/\\")) and "\n" not in next
+    request.session["next"] = next if local else "/"
     settings: Settings = request.app.state.settings
     response: Response = await client.authorize_redirect(request, redirect_uri(settings), team=settings.slack_team_id)
     return response

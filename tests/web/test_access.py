@@ -38,7 +38,7 @@ async def test_every_api_route_and_page_refuses_a_remote_client_without_credenti
             assert answer.status_code == 303, path
             assert answer.headers["location"].startswith("/login?next=")
         refused = await remote.post("/incidents/1/acknowledge", data={"csrf": "x"})
-        assert refused.status_code == 303
+        assert refused.status_code == 401 and set(refused.json()) == {"error"}
 
 
 async def test_loopback_needs_a_credential_once_sign_in_is_configured(web_bot: WebBot) -> None:
@@ -116,6 +116,9 @@ async def test_sign_in_with_slack_opens_pages_and_api(web_bot: WebBot, fake_slac
             assert part in authorize
         done = await sign_in(browser, "/stats")
         assert done.status_code == 303 and done.headers["location"] == "/stats"
+        for elsewhere in ("//evil.example/", "/\\evil.example", "https://evil.example/"):
+            again = await sign_in(browser, elsewhere)
+            assert again.headers["location"] == "/", elsewhere
         cookie = next(v for k, v in done.headers.multi_items() if k == "set-cookie")
         assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower() and "secure" not in cookie.lower()
         assert SESSION_SECRET not in cookie

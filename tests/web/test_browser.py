@@ -193,6 +193,8 @@ def test_a_responder_signs_in_acknowledges_and_writes_the_review(live_bot: LiveB
         expect(page.locator(".flash")).to_have_text("Review saved.")
         expect(page.locator(".saved")).to_contain_text("Last saved by U00ALICE01 at ")
         expect(page.get_by_label("Root cause")).to_have_value("customer_id renamed to cust_id without notice.")
+        if shots:
+            page.screenshot(path=str(Path(shots) / "web-review.png"))
 
         incident_id = page.url.rstrip("/").split("/")[-2]
         report = page.request.get(f"{live_bot.base}/api/incidents/{incident_id}/postmortem")
@@ -204,6 +206,16 @@ def test_a_responder_signs_in_acknowledges_and_writes_the_review(live_bot: LiveB
         assert dialogs == []
         assert page.evaluate("window.__xss") is None
         assert not [line for line in console if "Content Security Policy" in line]
+        if shots:  # the same pages at a phone's width, signed in with the same session
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                        storage_state=context.storage_state())
+            small = phone.new_page()
+            small.goto(f"{live_bot.base}/")
+            small.screenshot(path=str(Path(shots) / "web-incidents-phone.png"), full_page=True)
+            small.goto(f"{live_bot.base}/incidents/{incident_id}")
+            small.screenshot(path=str(Path(shots) / "web-incident-phone.png"))
+            page.goto(f"{live_bot.base}/stats")
+            page.screenshot(path=str(Path(shots) / "web-stats.png"), full_page=True)
         browser.close()
 
 
