@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import httpx
 import structlog
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth
@@ -23,6 +24,14 @@ from bot.settings import Settings
 from bot.web.render import render_error
 
 log = structlog.get_logger("incident_bot.web")
+
+# Authlib talks HTTP through httpx2 when it is installed (pagerduty brings it), else through httpx.
+try:
+    import httpx2
+
+    HTTP_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
+except ImportError:  # pragma: no cover - depends on what else is installed
+    HTTP_ERRORS = (httpx.HTTPError,)
 
 ISSUER = "https://slack.com"
 TEAM_CLAIM = "https://slack.com/team_id"
@@ -99,7 +108,13 @@ async def callback(request: Request) -> Response:
         reason = getattr(exc, "description", None) or getattr(exc, "error", None) or type(exc).__name__
         log.warning("sign_in_failed", reason=str(reason)[:200])
         return render_error(request, 400, f"Sign-in with Slack failed: {str(reason)[:200]}. Try again.")
-    claims = token.get("userinfo") or {}
+    except HTTP_ERRORS as exc:
+        log.warning("sign_in_failed", reason=f"Slack unreachable: {type(exc).__name__}")
+        return render_error(request, 502, "Slack did not answer the sign-in; try again in a moment.")
+    claims = token.get("userinfo")
+    if not claims:
+        log.warning("sign_in_failed", reason="no ID token")
+        return render_error(request, 400, "Sign-in with Slack failed: Slack sent no ID token. Try again.")
     if claims.get(TEAM_CLAIM) != settings.slack_team_id:
         log.warning("sign_in_refused", reason="foreign workspace", team=str(claims.get(TEAM_CLAIM))[:32])
         return render_error(request, 403, "This Slack workspace is not the one incident-bot serves.")

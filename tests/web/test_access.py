@@ -182,3 +182,16 @@ def test_sign_in_settings_must_be_complete() -> None:
         load_settings(_env_file=None, slack_client_id="x")
     with pytest.raises(ConfigError, match="at least 32"):
         load_settings(_env_file=None, web_session_secret="short")
+
+
+async def test_slack_refusing_or_dropping_the_code_exchange_is_a_clear_page(web_bot: WebBot,
+                                                                             fake_slack: FakeSlack) -> None:
+    """`ok: false` from openid.connect.token is a 400 page, a dropped connection a 502; no session either way."""
+    async with web_bot() as bot, client_for(bot) as browser:
+        fake_slack.fail_next("openid.connect.token", status=200, error="invalid_code")
+        refused = await sign_in(browser)
+        assert refused.status_code == 400 and "invalid_code" in refused.text
+        fake_slack.fail_next("openid.connect.token", disconnect=True)
+        dropped = await sign_in(browser)
+        assert dropped.status_code == 502 and "Slack did not answer" in dropped.text
+        assert (await browser.get("/api/incidents")).status_code == 401
