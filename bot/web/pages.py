@@ -25,6 +25,7 @@ from bot.web.render import render, render_error
 from bot.web.signin import csrf_ok
 
 PAGE_SIZE = 50
+FORM_MAX = 64 * 1024  # five fields of at most 3,000 characters fit many times over
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,6 +90,8 @@ async def review_page(request: Request, incident_id: int) -> Response:
 @router.post("/incidents/{incident_id}/review")
 async def save_review_form(request: Request, incident_id: int) -> Response:
     """Save the review fields (who and when are recorded)."""
+    if _too_big(request):
+        return render_error(request, 413, f"The form is larger than {FORM_MAX // 1024} KiB.")
     form = await request.form()
     refused = _refuse_form(request, form.get("csrf"))
     if refused:
@@ -128,6 +131,8 @@ async def signed_out(request: Request) -> Response:
 
 
 async def _act(request: Request, action: Action, incident_id: int) -> Response:
+    if _too_big(request):
+        return render_error(request, 413, f"The form is larger than {FORM_MAX // 1024} KiB.")
     form = await request.form()
     refused = _refuse_form(request, form.get("csrf"))
     if refused:
@@ -160,6 +165,11 @@ def _refuse_form(request: Request, token: object) -> Response | None:
     if csrf_ok(request, token):
         return None
     return render_error(request, 403, "This form has expired; reload the page and try again.")
+
+
+def _too_big(request: Request) -> bool:
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > FORM_MAX
 
 
 def _who(request: Request) -> str | None:

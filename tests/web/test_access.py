@@ -75,9 +75,12 @@ async def test_api_tokens_alone_also_close_loopback(make_bot: BotFactory) -> Non
         assert ok.status_code == 200
 
 
-async def test_without_sign_in_or_tokens_only_loopback_is_answered(make_bot: BotFactory) -> None:
-    """The embedded demo: loopback reads everything; a remote client, a proxied request and "testclient" do not."""
+async def test_without_sign_in_or_tokens_only_loopback_is_answered(make_bot: BotFactory,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The embedded demo: loopback reads everything; a remote client, a proxied request and "testclient" do not;
+    start-up says so once."""
     async with make_bot() as bot:
+        assert capsys.readouterr().out.count("web_loopback_only") == 1
         assert (await bot.client.get("/api/incidents")).status_code == 200
         assert (await bot.client.get("/")).status_code == 200
         proxied = await bot.client.get("/api/incidents", headers={"X-Forwarded-For": "198.51.100.1"})

@@ -102,6 +102,8 @@ async def test_review_is_saved_with_who_and_when_and_shown_in_the_report(web_bot
         assert export.headers["content-disposition"].startswith("attachment;") and export.text == report
         too_long = await browser.post(review, data={**fields, "impact": "x" * 3001, "csrf": _csrf(shown)})
         assert too_long.status_code == 400 and "Impact is longer than 3,000 characters" in too_long.text
+        huge = await browser.post(review, data={**fields, "impact": "x" * 70_000, "csrf": _csrf(shown)})
+        assert huge.status_code == 413
 
 
 async def test_list_page_filters_and_pages_by_cursor(make_bot: BotFactory) -> None:
