@@ -1,7 +1,8 @@
 """The web view: sign in with Slack, the incident pages, and the guard that keeps every route behind a credential.
 
     access.py   who may read what (session, bearer token, loopback), security headers
-    signin.py   Sign in with Slack (OpenID Connect via Authlib), logout, CSRF tokens
+    signin.py   Sign in with Slack (OpenID Connect via Authlib), logout
+    csrf.py     the forms' CSRF tokens
     pages.py    the routes: list, incident, review, stats
     views.py    what each page shows, read from the database
     present.py  times, durations, query tables, Markdown

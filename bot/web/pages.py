@@ -21,8 +21,8 @@ from bot.incidents.review import FIELDS, ReviewFields, get_review, save_review
 from bot.web import charts, present, views
 from bot.web.access import Principal
 from bot.web.commands import Action, incident_action
+from bot.web.csrf import csrf_ok
 from bot.web.render import render, render_error
-from bot.web.signin import csrf_ok
 
 PAGE_SIZE = 50
 FORM_MAX = 64 * 1024  # five fields of at most 3,000 characters fit many times over

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from bot.web import present
+from bot.web.csrf import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -29,8 +30,6 @@ _env.filters.update(when=present.when, minutes=present.minutes_text, ago=present
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """The page `template` with `context`, plus `principal`, `csrf` and `sign_in` for the layout."""
-    from bot.web.signin import csrf_token
-
     principal = getattr(request.state, "principal", None)
     page = _env.get_template(template).render(
         principal=principal, csrf=csrf_token(request), sign_in=request.app.state.web.oidc is not None,

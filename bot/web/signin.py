@@ -9,7 +9,6 @@ expiry and nonce, and admits members of `SLACK_TEAM_ID` only. `/logout` forgets 
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import httpx
@@ -21,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 
 from bot.settings import Settings
+from bot.web.csrf import csrf_ok, csrf_token
 from bot.web.render import render_error
 
 log = structlog.get_logger("incident_bot.web")
@@ -64,21 +64,6 @@ def build_client(settings: Settings) -> Any:
 def redirect_uri(settings: Settings) -> str:
     """The callback URL registered in the Slack app (manifest `redirect_urls`)."""
     return settings.public_url.rstrip("/") + CALLBACK_PATH
-
-
-def csrf_token(request: Request) -> str:
-    """This session's CSRF token (made on first use); forms send it back in a hidden `csrf` field."""
-    token = request.session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
-
-
-def csrf_ok(request: Request, presented: object) -> bool:
-    """True when the form's token is this session's."""
-    expected = request.session.get("csrf")
-    return isinstance(expected, str) and isinstance(presented, str) and secrets.compare_digest(expected, presented)
 
 
 @router.get("/login")
