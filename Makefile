@@ -1,4 +1,5 @@
-# make test: create .venv if missing, install the project with its extras, lint, type-check, run every test.
+# make test: create .venv if missing, install the project with its extras and Chromium (browser tests), lint,
+# type-check, run every test.
 # make demo: the whole story on one machine, on embedded defaults (no AWS, Slack or PagerDuty account).
 # make image: the bot's image built here with buildah (no Docker engine needed); see README, Docker.
 PYTHON ?= python3
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 IMAGE_TOOLS := buildah debootstrap
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install image-tools image lint test test-fast demo bench clean
+.PHONY: install image-tools image browser lint test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +31,10 @@ image-tools:
 image: install image-tools
 	$(BIN)/python -m tests.support.image
 
+# The browser tests drive Debian's headless Chromium (never `playwright install`, which downloads browsers).
+browser:
+	test -x /usr/bin/chromium || { $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; }
+
 lint: install
 	$(BIN)/ruff check bot pipeline tests bench
 	$(BIN)/mypy
@@ -37,7 +42,7 @@ lint: install
 	$(BIN)/hadolint --failure-threshold warning Dockerfile
 	$(BIN)/incident-bot lint
 
-test: lint image-tools
+test: lint image-tools browser
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
@@ -52,6 +57,7 @@ bench: install
 	$(BIN)/python bench/pagerduty_ack.py
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output incident-bot.db

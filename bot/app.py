@@ -37,6 +37,7 @@ from bot.store import Database, upgrade
 from bot.transports.http import install_error_handlers, router
 from bot.transports.pagerduty import router as pagerduty_router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
+from bot.web import install_web
 
 log = structlog.get_logger("incident_bot.app")
 
@@ -131,6 +132,9 @@ def create_app(
                                   confirm=confirm, metrics=metrics)
         if not settings.sns_topic_arns:
             log.warning("sns_topic_allowlist_empty", hint="set SNS_TOPIC_ARNS to accept only your alarm topics")
+        if settings.web_open_to_loopback:
+            log.warning("web_loopback_only", hint="no sign-in or API tokens configured: pages and /api answer "
+                        "loopback clients only; set SLACK_CLIENT_ID or API_TOKENS to open them to others")
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop)) if run_relay else None
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
@@ -146,10 +150,13 @@ def create_app(
             await http.aclose()
             await db.dispose()
 
-    app = FastAPI(title="incident-bot", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    # The schema only: Swagger UI would need a CDN script the web view's Content-Security-Policy refuses.
+    app = FastAPI(title="incident-bot", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
     app.include_router(router)
     app.include_router(pagerduty_router)
     install_error_handlers(app)
+    install_web(app, settings)
     from bot.transports.slack import mount_slack
 
     mount_slack(app, settings)

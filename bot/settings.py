@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -22,6 +22,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 CsvList = Annotated[list[str], NoDecode]
+MIN_SESSION_SECRET = 32
 
 
 def parse_duration(text: str) -> timedelta:
@@ -66,6 +67,14 @@ class Settings(BaseSettings):
     slack_alerts_channel: str = "#alerts"
     slack_responders_critical: CsvList = Field(default_factory=list)
     slack_responders_high: CsvList = Field(default_factory=list)
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_team_id: str = ""
+    slack_oidc_url: str = "https://slack.com"
+
+    web_session_secret: str = ""
+    api_tokens: CsvList = Field(default_factory=list)
+    metrics_public: bool = False
 
     pagerduty_routing_key: str = ""
     pagerduty_events_url: str = "https://events.pagerduty.com"
@@ -83,7 +92,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     @field_validator("sns_topic_arns", "slack_responders_critical", "slack_responders_high", "log_groups",
-                     "pagerduty_webhook_secrets", mode="before")
+                     "pagerduty_webhook_secrets", "api_tokens", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -111,6 +120,35 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
         return value
+
+    @field_validator("slack_oidc_url")
+    @classmethod
+    def _oidc_base(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _sign_in_complete(self) -> Settings:
+        if self.slack_client_id:
+            missing = [name for name, value in (("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                                                ("SLACK_TEAM_ID", self.slack_team_id),
+                                                ("WEB_SESSION_SECRET", self.web_session_secret)) if not value]
+            if missing:
+                raise ValueError(f"sign-in with Slack (SLACK_CLIENT_ID) also needs {', '.join(missing)}")
+        if self.web_session_secret and len(self.web_session_secret) < MIN_SESSION_SECRET:
+            raise ValueError(f"WEB_SESSION_SECRET must be at least {MIN_SESSION_SECRET} characters")
+        return self
+
+    @property
+    def sign_in_configured(self) -> bool:
+        """True when people sign in to the web view with Slack."""
+        return bool(self.slack_client_id)
+
+    @property
+    def web_open_to_loopback(self) -> bool:
+        """True when neither sign-in nor API tokens are configured: pages and API answer loopback clients only."""
+        return not self.sign_in_configured and not self.api_tokens
 
     @property
     def slack_configured(self) -> bool:

@@ -67,7 +67,7 @@ def test_serve_end_to_end_over_http(tmp_path: Path, database_url: str,
                             headers={"content-type": "text/plain; charset=UTF-8"})
         assert answer.status_code == 200, answer.text
         assert httpx.post(f"{base}/sns", content=b"\x00garbage").status_code == 400
-        [incident] = httpx.get(f"{base}/api/incidents").json()
+        [incident] = httpx.get(f"{base}/api/incidents").json()["incidents"]
         assert incident["alarm_name"] == "orders-pipeline-DLQSpike"
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is one JSON object
@@ -90,7 +90,7 @@ def test_two_replicas_share_one_database(tmp_path: Path, database_url: str,
         body = json.dumps(envelope)
         answers = [httpx.post(f"{base}/sns", content=body) for base in (first, second)]
         assert sorted(a.json()["outcome"] for a in answers) == ["duplicate", "opened"]
-        assert len(httpx.get(f"{second}/api/incidents").json()) == 1
+        assert len(httpx.get(f"{second}/api/incidents").json()["incidents"]) == 1
 
 
 def test_unusable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -76,13 +76,13 @@ async def _demo(out: Path, orders: int, port: int, keep_serving: bool) -> None:
                 say("", f"POST /sns → {answer.status_code} {answer.json()}")
                 await _settle(server)
             say("5/5", "what the bot did")
-            incidents = (await client.get("/api/incidents")).json()
+            incidents = (await client.get("/api/incidents")).json()["incidents"]
             for incident in reversed(incidents):
                 detail = (await client.get(f"/api/incidents/{incident['id']}")).json()
                 _transcript(detail)
                 postmortem = (await client.get(f"/api/incidents/{incident['id']}/postmortem")).text
                 await asyncio.to_thread((out / f"postmortem-{incident['id']}.md").write_text, postmortem)
-        say("", f"API: {base}/api/incidents · post-incident reports: {out}/postmortem-*.md")
+        say("", f"web view: {base}/ · API: {base}/api/incidents · post-incident reports: {out}/postmortem-*.md")
         say("", f"browse later: DATABASE_URL=sqlite:///{out}/incident-bot.db incident-bot serve")
         if keep_serving:
             say("", "serving until Ctrl-C")
@@ -99,6 +99,8 @@ def _settings(out: Path, cert: Path, topics: set[str], port: int) -> Any:
         database_url=f"sqlite:///{out / 'incident-bot.db'}", sns_signing_cert_file=cert,
         sns_topic_arns=sorted(topics), local_logs=str(out / "job" / "logs" / "**" / "*"),
         logs_backend="local", public_url=f"http://127.0.0.1:{port}", log_level="WARNING",
+        # The demo is the loopback-only web view: no sign-in, no API tokens, whatever the environment says.
+        slack_client_id="", api_tokens=[],
     )
 
 

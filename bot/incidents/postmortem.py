@@ -1,4 +1,5 @@
-"""The post-incident context, filled from the timeline: transitions, page, acknowledgement, MTTA/MTTR, queries."""
+"""The post-incident context, filled from the timeline (transitions, page, acknowledgement, MTTA/MTTR, queries)
+and from the review people wrote (summary, root cause, impact, prevention, owner)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.incidents.models import Incident, TimelineEntry
+from bot.incidents.models import Incident, IncidentReview, TimelineEntry
 
 
-def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) -> dict[str, Any]:
-    """Everything `runbooks/post-incident.md` renders, with None where the timeline has nothing."""
+def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry],
+                       review: IncidentReview | None = None) -> dict[str, Any]:
+    """Everything `runbooks/post-incident.md` renders, with None where the timeline or the review has nothing."""
     paged = next((e for e in timeline if e.kind == "page" and e.data.get("action") == "trigger"), None)
     resolution = next((e for e in reversed(timeline) if e.kind == "resolved"), None)
     # The first acknowledgement counts, even when it was later withdrawn (unacknowledged, reopened).
@@ -43,9 +45,12 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) ->
             for e in timeline if e.kind == "alarm"
         ],
         "queries": [{"name": e.data.get("query", ""), "headline": e.summary} for e in timeline if e.kind == "query"],
-        "root_cause": None,
-        "prevention": None,
-        "impact": None,
+        "summary": (review.summary or None) if review else None,
+        "root_cause": (review.root_cause or None) if review else None,
+        "prevention": (review.prevention or None) if review else None,
+        "impact": (review.impact or None) if review else None,
+        "owner": (review.owner or None) if review else None,
+        "review": {"by": review.updated_by, "at": _iso(review.updated_at)} if review else None,
     }
 
 

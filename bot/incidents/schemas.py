@@ -77,3 +77,16 @@ class IncidentDetail(IncidentOut):
 def _source(data: dict[str, Any]) -> str | None:
     source = data.get("source")
     return source if isinstance(source, str) else None
+
+
+class IncidentList(BaseModel):
+    """One page of `GET /api/incidents`: pass `next_cursor` back as `cursor` for the next one (null: last page)."""
+
+    incidents: list[IncidentOut]
+    next_cursor: str | None
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx body of this API."""
+
+    error: str

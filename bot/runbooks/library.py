@@ -50,9 +50,12 @@ _POSTMORTEM_DEFAULTS: dict[str, Any] = {
     "timeline": [],
     "transitions": [],
     "queries": [],
+    "summary": None,
     "root_cause": None,
     "prevention": None,
     "impact": None,
+    "owner": None,
+    "review": None,
 }
 _INCIDENT_DEFAULTS = dict.fromkeys(
     ("id", "title", "severity", "status", "alarm_name", "alarm_arn", "opened_at", "acknowledged_at",

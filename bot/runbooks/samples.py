@@ -169,7 +169,10 @@ def sample_postmortems() -> list[tuple[str, dict[str, Any]]]:
             {"at": "2025-01-13T10:52:30Z", "old_state": "ALARM", "new_state": "OK", "reason": "back below"},
         ],
         "queries": [{"name": "dlq-spike-cause", "headline": "parse_error 8,000 (80%)"}],
+        "summary": "A source schema change sent 80 % of orders to the DLQ for 20 minutes; rolled back.",
         "root_cause": "Source renamed customer_id to cust_id without notice.",
+        "owner": "@alice",
+        "review": {"by": "U00ALICE01", "at": "2025-01-14T09:00:00Z"},
         "prevention": "Schema-change webhook from the source team.",
         "impact": "About 9,000 orders delayed 20 minutes; none lost (reprocessed from the DLQ).",
     }

@@ -1,4 +1,4 @@
-"""HTTP routes: SNS intake, health, metrics, and the read-only incidents API.
+"""HTTP routes: SNS intake, health, metrics, and the read-only incidents API (`/api/*`, guarded by `bot.web.access`).
 
 Every bad request gets a 4xx with `{"error": "<one line>"}`; nothing here lets an exception become a 500.
 """
@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alarms.models import alarm_from_body
-from bot.incidents import repository
-from bot.incidents.models import IncidentStatus
+from bot.errors import BadInput
+from bot.incidents import listing, repository
+from bot.incidents.listing import IncidentFilter
 from bot.incidents.postmortem import postmortem_context
-from bot.incidents.schemas import IncidentDetail, IncidentOut
+from bot.incidents.review import get_review
+from bot.incidents.schemas import ErrorOut, IncidentDetail, IncidentList, IncidentOut
 
 MAX_BODY = 256 * 1024
 
@@ -74,19 +76,35 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/incidents")
-async def list_incidents(request: Request, limit: int = 100, status: str | None = None) -> Response:
-    """Incidents, newest first."""
-    if not 1 <= limit <= 1000:
-        return error(400, "limit must be between 1 and 1000")
-    if status is not None and status not in set(IncidentStatus):
-        return error(400, "status must be open, acknowledged or resolved")
-    wanted = IncidentStatus(status) if status is not None else None
-    rows = await request.app.state.db.run(lambda s: repository.newest(s, limit=limit, status=wanted))
-    return JSONResponse([IncidentOut.of(r).model_dump(mode="json") for r in rows])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Bad parameter"},
+    401: {"model": ErrorOut, "description": "No or bad credential (sign in, or `Authorization: Bearer <token>`)"},
+}
+_ONE: dict[int | str, dict[str, Any]] = {**_ERRORS, 404: {"model": ErrorOut, "description": "No such incident"}}
+_MARKDOWN: dict[int | str, dict[str, Any]] = {200: {"content": {"text/markdown": {}}, "description": "Markdown"}}
 
 
-@router.get("/api/incidents/{incident_id}")
+@router.get("/api/incidents", response_model=IncidentList, responses=_ERRORS)
+async def list_incidents(
+    request: Request, limit: int = 100, cursor: str | None = None, status: str | None = None,
+    severity: str | None = None, alarm: str | None = None, since: str | None = None, until: str | None = None,
+    q: str | None = None,
+) -> Response:
+    """Incidents, newest first, `limit` at a time; pass `next_cursor` back as `cursor` for the next page.
+
+    Filters: `status`, `severity`, `alarm` (exact name), `since`/`until` (date or ISO time, on the opening),
+    `q` (text in the title or alarm name).
+    """
+    try:
+        where = IncidentFilter.parse(status=status, severity=severity, alarm=alarm, since=since, until=until, text=q)
+        found = await request.app.state.db.run(lambda s: listing.page(s, where, limit=limit, cursor=cursor))
+    except BadInput as exc:
+        return error(400, exc.reason)
+    body = IncidentList(incidents=[IncidentOut.of(r) for r in found.incidents], next_cursor=found.next_cursor)
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+@router.get("/api/incidents/{incident_id}", response_model=IncidentDetail, responses=_ONE)
 async def get_incident(request: Request, incident_id: int) -> Response:
     """One incident with its timeline (every transition, action and message) and its outbox steps."""
     def load(session: Session) -> IncidentDetail | None:
@@ -102,12 +120,15 @@ async def get_incident(request: Request, incident_id: int) -> Response:
     return JSONResponse(detail.model_dump(mode="json"))
 
 
-@router.get("/api/incidents/{incident_id}/postmortem")
+@router.get("/api/incidents/{incident_id}/postmortem", responses={**_MARKDOWN, **_ONE})
 async def get_postmortem(request: Request, incident_id: int) -> Response:
     """The post-incident template, filled from the timeline, as Markdown."""
     def load(session: Session) -> dict[str, Any] | None:
         incident = repository.get(session, incident_id)
-        return postmortem_context(incident, repository.timeline(session, incident_id)) if incident else None
+        if incident is None:
+            return None
+        entries = repository.timeline(session, incident_id)
+        return postmortem_context(incident, entries, get_review(session, incident_id))
 
     context = await request.app.state.db.run(load)
     if context is None:
@@ -116,7 +137,7 @@ async def get_postmortem(request: Request, incident_id: int) -> Response:
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
-@router.get("/api/incidents/{incident_id}/runbook")
+@router.get("/api/incidents/{incident_id}/runbook", responses={**_MARKDOWN, **_ONE})
 async def get_runbook(request: Request, incident_id: int) -> Response:
     """The incident's runbook rendered with its latest alarm, as Markdown."""
     playbook = request.app.state.playbook

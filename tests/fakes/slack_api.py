@@ -4,12 +4,18 @@ Point any Slack client at `FakeSlack.api_url` (it ends in `/api/`, like `https:/
 sync and async clients alike because it runs in its own threads. Arguments are read from the query string, a
 form body and a JSON body, since `AsyncWebClient` puts most of them in the query string even on POST.
 
+It is also Slack's OpenID Connect provider ("Sign in with Slack"): `GET /openid/connect/authorize` signs in
+`oidc_user` at once and redirects back with a code, `openid.connect.token` trades it (once, same redirect URI,
+client secret checked) for an RS256 ID token, `GET /openid/connect/keys` serves the public key, and
+`openid.connect.userInfo` answers for the access token. Register clients with `add_oidc_client`.
+
 To extend: add a `_m_<method_with_underscores>` handler (e.g. `_m_conversations_rename` for
 `conversations.rename`) that takes the merged args and returns the response dict, or raises `_SlackError`.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -19,7 +25,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 BOT_USER_ID = "UBOT000001"
 CHANNEL_NAME_MAX = 80
@@ -101,6 +110,27 @@ class FakeChannel:
         }
 
 
+OIDC_ISSUER = "https://slack.com"
+OIDC_CODE_TTL = 600
+OIDC_METHODS = frozenset({"openid.connect.token", "openid.connect.userInfo"})
+
+
+@dataclass
+class _OidcClient:
+    secret: str
+    redirect_uris: set[str]
+
+
+@dataclass
+class _OidcCode:
+    client_id: str
+    redirect_uri: str
+    user_id: str
+    team_id: str
+    nonce: str | None
+    created: float
+
+
 @dataclass
 class _Fault:
     status: int
@@ -123,6 +153,8 @@ class FakeSlack:
         self.token = token
         self.latency = 0.0  # seconds added to every answer, for benchmarks
         self._lock = threading.RLock()
+        # One signing key per fake (RSA generation is not free); `rotate_oidc_key` replaces it.
+        self.oidc_key = RSAKey.generate_key(2048, parameters={"kid": "fake-slack-1", "use": "sig", "alg": "RS256"})
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.reset()
@@ -178,6 +210,13 @@ class FakeSlack:
             self._responses: dict[str, _ResponseUrl] = {}
             self._ids = itertools.count(1)
             self._ts = itertools.count(1)
+            self.team_id = "T0001"
+            self.oidc_clients: dict[str, _OidcClient] = {}
+            self.oidc_user: str | None = None  # who is signed in to Slack in "the browser"
+            self.oidc_team: str | None = None  # their workspace; None: this fake's team_id
+            self.id_token_claims: dict[str, Any] = {}  # overrides for the next ID tokens (tests of refusals)
+            self._oidc_codes: dict[str, _OidcCode] = {}
+            self._oidc_tokens: dict[str, tuple[str, str]] = {}  # access token -> (user id, team id)
             self.add_user(BOT_USER_ID, "incident-bot", "incident-bot@example.com")
 
     # -- set-up helpers --------------------------------------------------------------------------------------
@@ -222,6 +261,21 @@ class FakeSlack:
             retry_after = 1
         with self._lock:
             self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, disconnect, times))
+
+    def add_oidc_client(self, client_id: str, secret: str, redirect_uri: str) -> None:
+        """Register a "Sign in with Slack" app: its id, secret and one allowed redirect URL."""
+        with self._lock:
+            self.oidc_clients.setdefault(client_id, _OidcClient(secret, set())).redirect_uris.add(redirect_uri)
+
+    def sign_in_as(self, user_id: str | None, team_id: str | None = None) -> None:
+        """Who the authorize page signs in (None: nobody, the page refuses)."""
+        with self._lock:
+            self.oidc_user, self.oidc_team = user_id, team_id
+
+    @property
+    def oidc_url(self) -> str:
+        """What to use as `SLACK_OIDC_URL` (the base of /openid/connect/authorize and /keys)."""
+        return self.base_url
 
     def response_url(self) -> str:
         """A fresh slash-command `response_url` served by this fake."""
@@ -339,6 +393,85 @@ class FakeSlack:
                     return 400, "invalid_blocks"
             entry.posts.append(dict(body))
             return 200, "ok"
+
+    # -- OpenID Connect (Sign in with Slack) ---------------------------------------------------------------
+
+    def _authorize(self, query: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """The authorize page: check the request, then redirect back with a code (or an error)."""
+        with self._lock:
+            client = self.oidc_clients.get(query.get("client_id", ""))
+            redirect_uri = query.get("redirect_uri", "")
+            if client is None:
+                return 400, {}, b"invalid_client_id"
+            if redirect_uri not in client.redirect_uris:
+                # Never redirect to an unregistered URL, not even with an error.
+                return 400, {}, b"bad_redirect_uri"
+            state = query.get("state", "")
+
+            def back(**params: str) -> tuple[int, dict[str, str], bytes]:
+                return 302, {"Location": f"{redirect_uri}?{urlencode({**params, 'state': state})}"}, b""
+
+            if query.get("response_type") != "code":
+                return back(error="unsupported_response_type")
+            if "openid" not in query.get("scope", "").split():
+                return back(error="invalid_scope")
+            if self.oidc_user is None:
+                return back(error="access_denied")
+            code = f"code-{next(self._ids)}-{int(time.time() * 1000)}"
+            self._oidc_codes[code] = _OidcCode(
+                client_id=query["client_id"], redirect_uri=redirect_uri, user_id=self.oidc_user,
+                team_id=self.oidc_team or self.team_id, nonce=query.get("nonce"), created=time.time())
+            return back(code=code)
+
+    def _openid(self, method: str, args: Mapping[str, Any], authorization: str | None) -> dict[str, Any]:
+        with self._lock:
+            if method == "openid.connect.userInfo":
+                token = (authorization or "").removeprefix("Bearer ").strip() or str(args.get("token") or "")
+                if token not in self._oidc_tokens:
+                    raise _SlackError("invalid_auth")
+                user_id, team_id = self._oidc_tokens[token]
+                return {"ok": True, **self._identity(user_id, team_id)}
+            client_id, secret = str(args.get("client_id") or ""), str(args.get("client_secret") or "")
+            if authorization and authorization.startswith("Basic "):
+                client_id, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+            client = self.oidc_clients.get(client_id)
+            if client is None:
+                raise _SlackError("invalid_client_id")
+            if secret != client.secret:
+                raise _SlackError("bad_client_secret")
+            code = self._oidc_codes.pop(str(args.get("code") or ""), None)  # a code works once
+            if code is None or code.client_id != client_id or time.time() - code.created > OIDC_CODE_TTL:
+                raise _SlackError("invalid_code")
+            if str(args.get("redirect_uri") or "") != code.redirect_uri:
+                raise _SlackError("bad_redirect_uri")
+            access = f"xoxp-{next(self._ids)}-{code.user_id}"
+            self._oidc_tokens[access] = (code.user_id, code.team_id)
+            now = int(time.time())
+            claims = {"iss": OIDC_ISSUER, "sub": code.user_id, "aud": client_id, "exp": now + 3600, "iat": now,
+                      "auth_time": now, **({"nonce": code.nonce} if code.nonce else {}),
+                      **self._identity(code.user_id, code.team_id), **self.id_token_claims}
+            header = {"alg": "RS256", "kid": str(self.oidc_key.kid), "typ": "JWT"}
+            return {"ok": True, "access_token": access, "token_type": "Bearer",
+                    "id_token": jwt.encode(header, claims, self.oidc_key)}
+
+    def _identity(self, user_id: str, team_id: str) -> dict[str, Any]:
+        user = self.users.get(user_id)
+        name = (user.real_name or user.name) if user else user_id
+        return {"sub": user_id, "https://slack.com/user_id": user_id, "https://slack.com/team_id": team_id,
+                "https://slack.com/team_name": "Fake", "email": user.email if user else "", "email_verified": True,
+                "name": name, "locale": "en-US"}
+
+    def _jwks(self) -> dict[str, Any]:
+        public = self.oidc_key.as_dict(private=False)
+        return {"keys": [{**public, "kid": self.oidc_key.kid, "alg": "RS256", "use": "sig"}]}
+
+    def _discovery(self) -> dict[str, Any]:
+        return {"issuer": OIDC_ISSUER, "authorization_endpoint": f"{self.base_url}/openid/connect/authorize",
+                "token_endpoint": f"{self.api_url}openid.connect.token",
+                "userinfo_endpoint": f"{self.api_url}openid.connect.userInfo",
+                "jwks_uri": f"{self.base_url}/openid/connect/keys", "response_types_supported": ["code"],
+                "scopes_supported": ["openid", "profile", "email"],
+                "id_token_signing_alg_values_supported": ["RS256"]}
 
     # -- Web API methods ------------------------------------------------------------------------------------
 
@@ -643,6 +776,16 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             self._send_json(200, {"ok": False, "error": "invalid_json"})
             return
+        if url.path == "/openid/connect/authorize":
+            status, headers, payload = fake._authorize(dict(parse_qsl(url.query, keep_blank_values=True)))
+            self._send(status, payload, "text/plain", headers)
+            return
+        if url.path == "/openid/connect/keys":
+            self._send_json(200, fake._jwks())
+            return
+        if url.path == "/.well-known/openid-configuration":
+            self._send_json(200, fake._discovery())
+            return
         if url.path.startswith("/response/"):
             status, text = fake._post_response(url.path.removeprefix("/response/"), body_json or {})
             self._send(status, text.encode(), "text/html")
@@ -659,7 +802,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._send_fault(fault):
             return
         try:
-            answer = fake._dispatch(method, args, self.headers.get("Authorization"))
+            if method in OIDC_METHODS:
+                answer = fake._openid(method, args, self.headers.get("Authorization"))
+            else:
+                answer = fake._dispatch(method, args, self.headers.get("Authorization"))
         except _SlackError as exc:
             answer = {"ok": False, "error": exc.error, **exc.extra}
         self._send_json(200, answer)

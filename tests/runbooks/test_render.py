@@ -110,7 +110,7 @@ def test_postmortem_with_nothing_recorded_has_slots_to_fill(library: RunbookLibr
     """An incident with an empty timeline renders placeholders, not errors or `None`."""
     text = library.render_postmortem(dict(sample_postmortems())["empty"])
     assert text.startswith("# Post-incident report: incident #7 · Unknown alarm")
-    assert text.count("_to be filled in_") == 4
+    assert text.count("_to be filled in_") == 5  # summary, root cause, impact, prevention, owner
     assert "- Paged: — (not configured)" in text
     assert "No query results were recorded." in text
     assert "Nothing on the timeline yet." in text
@@ -127,6 +127,9 @@ def test_postmortem_with_a_full_timeline(library: RunbookLibrary) -> None:
     assert "- 2025-01-13T10:52:30Z: ALARM → **OK** — back below" in text
     assert "- 2025-01-13T10:33:00Z · acknowledged · ack by @alice" in text
     assert "**Channel:** #inc-42-dlq-spike" in text
+    assert "## Summary\nA source schema change sent 80 % of orders" in text
+    assert "**Owner:** @alice" in text
+    assert "_Review last saved by U00ALICE01 at 2025-01-14T09:00:00Z._" in text
 
 
 def test_postmortem_tolerates_missing_keys(library: RunbookLibrary) -> None:

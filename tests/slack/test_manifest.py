@@ -27,3 +27,10 @@ def test_manifest_asks_for_the_scopes_the_chat_adapter_uses() -> None:
     scopes = set(yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["oauth_config"]["scopes"]["bot"])
     assert {"channels:manage", "channels:read", "chat:write", "commands", "users:read", "users:read.email",
             "bookmarks:write", "channels:history"} <= scopes
+
+
+def test_manifest_lets_people_sign_in_to_the_web_view() -> None:
+    """Sign in with Slack: the OpenID user scopes and the web view's callback as redirect URL."""
+    oauth = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["oauth_config"]
+    assert set(oauth["scopes"]["user"]) == {"openid", "profile", "email"}
+    assert oauth["redirect_urls"] == ["https://YOUR-HOST/login/callback"]
