@@ -16,7 +16,7 @@ from bot.sns.signing import generate_identity
 from pipeline.evaluator import evaluate
 from pipeline.job import read_lines
 from pipeline.logs import OPERATORS
-from pipeline.metrics import read_metrics_dir
+from pipeline.emf import read_metrics_dir
 from pipeline.orders import iso_ms
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
