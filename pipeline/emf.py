@@ -207,7 +207,7 @@ def _stat(value: Any) -> Stat:
         stat.merge(Stat(float(value["Count"]), float(value["Sum"]), float(value["Min"]), float(value["Max"])))
         values = value.get("Values") or []
         for item, count in zip(values, value.get("Counts") or [1.0] * len(values), strict=True):
-            stat.values[float(item)] += float(count)
+            stat.values[float(item)] += int(count)
     return stat
 
 

@@ -164,7 +164,7 @@ def write_sidecar(path: Path, *, begin_ms: int, span_ms: int, faults: list[Fault
         "canary_every_s": canary_every_s,
         "slow_enrichment": [{**span(f), "latency_ms": [3000.0, 9000.0]}
                             for f in faults if f.kind == "slow_enrichment"],
-        "platform": [{"kind": f.kind, **span(f)} for f in faults if f.kind in PLATFORM_FAULTS + ("stall",)],
+        "platform": [{"kind": f.kind, **span(f)} for f in faults if f.kind in (*PLATFORM_FAULTS, "stall")],
     }
     sidecar = path.with_name(path.name + ".faults.json")
     sidecar.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.logs import LogContext, LogWriter, log_line
 from pipeline.emf import read_files
+from pipeline.logs import LogContext, LogWriter, log_line
 from pipeline.metrics import MinuteMetrics
 
 MINUTE = 1_795_000_020_000  # an event time inside some minute

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.emf import read_files
 from pipeline.enrichment import CustomerCache, EnrichmentConfig, SimulatedCustomerApi, SlowWindow
 from pipeline.generator import Fault, generate_orders
 from pipeline.logs import LogContext, log_line
-from pipeline.emf import read_files
 from pipeline.metrics import MinuteMetrics
 from pipeline.orders import RecordError, parse_order, validate_order
 
