@@ -17,11 +17,13 @@ import structlog
 from fastapi import FastAPI
 
 from bot.adapters.logs import log_search_from_settings
+from bot.adapters.metric_sources import metric_source_from_settings
 from bot.adapters.pagerduty_pager import PagerDutyPager
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.adapters.slack_chat import SlackChat
 from bot.alarms.catalog import AlarmCatalog
 from bot.alarms.severity import Severity
+from bot.health.ports import MetricSource
 from bot.incidents.playbook import Playbook, ResponsePolicy
 from bot.incidents.ports import ChatOps, LogSearch, Pager
 from bot.metrics import Metrics
@@ -49,6 +51,7 @@ class Adapters:
     pager: Pager
     logs: LogSearch
     record_only: bool
+    metrics: MetricSource | None = None
 
 
 def build_playbook(settings: Settings) -> Playbook:
@@ -78,7 +81,7 @@ def build_adapters(settings: Settings) -> Adapters:
         if settings.paging_configured else UnconfiguredPager()
     )
     return Adapters(chat=chat, pager=pager, logs=log_search_from_settings(settings),
-                    record_only=not settings.slack_configured)
+                    record_only=not settings.slack_configured, metrics=metric_source_from_settings(settings))
 
 
 def create_app(
