@@ -97,7 +97,10 @@ def _evaluate_one(spec: AlarmSpec, points: Mapping[int, Stat], first: int, last:
         buckets.setdefault(minute - minute % period_ms, Stat()).merge(stat)
     values = {start: stat.statistic(spec.statistic) for start, stat in buckets.items()}
     state, changes = initial_state, []
-    start = first - first % period_ms
+    # From the metric's own first datapoint (the alarm exists once its metric does): a breaching alarm would
+    # otherwise fire on the minutes before anything was sent at all. Evaluation runs on to the stream's end.
+    own_first = max(first, min(points))
+    start = own_first - own_first % period_ms
     while start <= last:
         window = [start - i * period_ms for i in range(spec.evaluation_periods)]  # most recent first
         new_state, reason = _decide(spec, window, values, state)
