@@ -66,8 +66,15 @@ class Signal:
     @property
     def text(self) -> str:
         """`dlq_rate 152 /min (red: green < 10, red > 100), rising`."""
-        shown = "no data" if self.value is None else f"{self.value:,.0f} {self.unit}".strip()
+        shown = "no data" if self.value is None else f"{_number(self.value)} {self.unit}".strip()
         return f"{self.name} {shown} ({self.status}: {self.threshold}), {self.trend}"
+
+
+def _number(value: float) -> str:
+    """`152`, `12,500`, `96.8` (one decimal below 1,000 unless whole: 99.6 % must not read as 100 %)."""
+    if value == int(value) or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
 
 
 @dataclass(frozen=True, slots=True)
