@@ -1,9 +1,10 @@
 """The Flink topology and `run_job`: the only module that builds a job (operators live in `operators`).
 
     source ─ parse ─ timestamps/watermarks ─ validate ─ dedup(order_id) ─ enrich ─┬─ sink ──────────── output/
+       │       │                                │          │        │         │    └ canaries ─── canary/
        │       │                                │          │        │         └─ window 5 min ─── windows/
        │       └──────────── DLQ side outputs ──┴──────────┴────────┴──────────────┘    └ late ── late/
-    every operator instance writes its own log lines (not through Flink) ─────────────────────────── logs/
+    every operator instance writes its own log lines and EMF metrics (not through Flink) ── logs/, metrics/
 
 Locally sources and sinks are JSON-lines files; in production the source is Kafka (`kafka://BROKERS/TOPIC`) and
 the sinks Firehose delivery streams (`firehose://NAME`), which need connector jars in the image (see README).
