@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline import emf
 from pipeline.job import read_lines
@@ -70,34 +70,58 @@ class CheckReport:
         return {"ok": self.ok, "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks]}
 
 
-def run_checks(out_dir: Path | str, *, source: Path | None = None, sample_size: int = SAMPLE_SIZE,
+class RunData(Protocol):
+    """Where a run's records and metrics are read: a local directory, or S3 prefixes and CloudWatch."""
+
+    def records(self, kind: str) -> Iterator[dict[str, Any]]:
+        """Every JSON record of `output`, `dlq` or `late`."""
+
+    def statistic(self, metric: str, dims: emf.Dims, statistic: str) -> float | None:
+        """One statistic of a metric over the whole checked span (None: no datapoint)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRun:
+    """A local run directory: `output/`, `dlq/`, `late/` part files and the EMF `metrics/`."""
+
+    out: Path
+
+    def records(self, kind: str) -> Iterator[dict[str, Any]]:
+        """The finished part files' records."""
+        yield from read_lines(self.out / kind)
+
+    def statistic(self, metric: str, dims: emf.Dims, statistic: str) -> float | None:
+        """From the run's EMF metrics, read once per call (a check pass asks twice)."""
+        stat = emf.MetricStream.load(self.out / "metrics").aggregate(metric, dims)
+        return None if stat is None else stat.statistic(statistic)
+
+
+def run_checks(run: RunData | Path | str, *, source: Path | None = None, sample_size: int = SAMPLE_SIZE,
                seed: int | None = None, max_watermark_lag_ms: int = MAX_WATERMARK_LAG_MS) -> CheckReport:
-    """Run every check over a run's `out_dir` (output/, dlq/, late/, metrics/)."""
-    out = Path(out_dir)
-    stream = emf.MetricStream.load(out / "metrics")
-    outputs = list(read_lines(out / "output"))
+    """Run every check over a run (a local `out_dir` with output/, dlq/, late/, metrics/, or any `RunData`)."""
+    data = LocalRun(Path(run)) if isinstance(run, Path | str) else run
+    outputs = list(data.records("output"))
     return CheckReport((
-        output_covers_input(out, outputs, stream, source),
+        output_covers_input(data, outputs, source),
         no_duplicate_orders(outputs),
-        watermark_lag(stream, limit_ms=max_watermark_lag_ms),
+        watermark_lag(data.statistic("WatermarkLagMs", (), "Maximum"), limit_ms=max_watermark_lag_ms),
         sample_validation(outputs, sample_size=sample_size, seed=seed),
     ))
 
 
-def output_covers_input(out: Path, outputs: list[dict[str, Any]], stream: emf.MetricStream,
-                        source: Path | None) -> CheckResult:
+def output_covers_input(data: RunData, outputs: list[dict[str, Any]], source: Path | None) -> CheckResult:
     """output ≥ input − DLQ − late."""
     if source is not None:
         with source.open(encoding="utf-8") as handle:
             inputs = sum(1 for line in handle if line.strip() and not is_canary(line))
     else:
-        counted = stream.aggregate("RecordsIn", (("Operator", "parse"),))
+        counted = data.statistic("RecordsIn", (("Operator", "parse"),), "Sum")
         if counted is None:
             return CheckResult("output_covers_input", False, "no input count: no RecordsIn for operator parse "
-                                                             "in metrics/ (give --source)")
-        inputs = int(counted.statistic("Sum"))
-    dlq = sum(1 for _ in read_lines(out / "dlq"))
-    late = sum(1 for _ in read_lines(out / "late"))
+                                                             "in the metrics (give --source)")
+        inputs = int(counted)
+    dlq = sum(1 for _ in data.records("dlq"))
+    late = sum(1 for _ in data.records("late"))
     expected = inputs - dlq - late
     ok = len(outputs) >= expected
     detail = f"output {len(outputs)} {'≥' if ok else '<'} input {inputs} − DLQ {dlq} − late {late} = {expected}"
@@ -118,12 +142,10 @@ def no_duplicate_orders(outputs: list[dict[str, Any]]) -> CheckResult:
                        f"{len(repeated)} order ids appear more than once ({extra} extra records): {shown}")
 
 
-def watermark_lag(stream: emf.MetricStream, *, limit_ms: int = MAX_WATERMARK_LAG_MS) -> CheckResult:
-    """The largest WatermarkLagMs sample stays under 60 s."""
-    stat = stream.aggregate("WatermarkLagMs")
-    if stat is None:
+def watermark_lag(worst: float | None, *, limit_ms: int = MAX_WATERMARK_LAG_MS) -> CheckResult:
+    """The largest WatermarkLagMs sample (`worst`) stays under 60 s."""
+    if worst is None:
         return CheckResult("watermark_lag", False, "no WatermarkLagMs datapoints: the watermark is not measured")
-    worst = stat.statistic("Maximum")
     ok = worst < limit_ms
     return CheckResult("watermark_lag", ok, f"max watermark lag {worst / 1000:.1f} s {'<' if ok else '≥'} "
                                             f"{limit_ms / 1000:.0f} s")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 
 @pipeline_app.command("check")
 def check(
-    out: Annotated[Path, typer.Option(help="A run's output directory (output/, dlq/, late/, metrics/).",
-                                      exists=True, file_okay=False)],
+    out: Annotated[str, typer.Option(help="A run's output directory (output/, dlq/, late/, metrics/), or "
+                                          "s3://BUCKET/PREFIX in production (metrics from CloudWatch).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
     source: Annotated[Path | None, typer.Option(help="Count input from this file instead of the metrics.",
                                                 exists=True, dir_okay=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the 100-record sample (default: random).")] = None,
+    since: Annotated[str, typer.Option(help="With s3://: the span of CloudWatch metrics to count (ending now).")]
+    = "1h",
     max_watermark_lag: Annotated[str, typer.Option(
         help="Watermark lag limit (the guide: 60s; a fast local replay needs more, see pipeline.checks).")] = "60s",
     metrics_out: Annotated[str | None, typer.Option(
@@ -52,18 +54,22 @@ def check(
     if deliver_to and signing_key is None:
         raise typer.BadParameter("--deliver needs --signing-key")
     try:
-        lag_limit = parse_duration(max_watermark_lag)
+        lag_limit, span = parse_duration(max_watermark_lag), parse_duration(since)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    report = run_checks(out, source=source, seed=seed, max_watermark_lag_ms=int(lag_limit.total_seconds() * 1000))
-    newest = emf.MetricStream.load(out / "metrics").last_timestamp()
+    local = not out.startswith("s3://")
+    if local and not Path(out).is_dir():
+        raise typer.BadParameter(f"--out {out!r} is not a directory")
+    run = Path(out) if local else _s3_run(out, span)
+    report = run_checks(run, source=source, seed=seed, max_watermark_lag_ms=int(lag_limit.total_seconds() * 1000))
+    newest = emf.MetricStream.load(Path(out) / "metrics").last_timestamp() if local else None
     # A finished local run is checked as of its newest minute, so the metric lands inside its timeline.
     stamp = int((newest or datetime.now(UTC)).timestamp() * 1000)
     docs = list(documents(report, timestamp_ms=stamp))
-    if metrics_out == "-":
-        emf.write(docs, None)
+    if metrics_out == "-" or (metrics_out is None and not local):
+        emf.write(docs, None)  # production: stdout, where the agent ships EMF lines from
     else:
-        emf.write(docs, Path(metrics_out) if metrics_out else out / "metrics" / "checks.jsonl")
+        emf.write(docs, Path(metrics_out) if metrics_out else Path(out) / "metrics" / "checks.jsonl")
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -80,6 +86,22 @@ def check(
                    err=as_json)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _s3_run(url: str, since: timedelta) -> Any:
+    import boto3
+
+    from bot.settings import load_settings
+    from pipeline.s3run import S3Run, parse_s3_url
+
+    try:
+        bucket, prefix = parse_s3_url(url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    region = load_settings().aws_region
+    end = datetime.now(UTC)
+    return S3Run(boto3.client("s3", region_name=region), boto3.client("cloudwatch", region_name=region), bucket,
+                 prefix, end - since, end)
 
 
 def _series(docs: list[dict[str, Any]]) -> dict[SeriesKey, dict[int, Stat]]:
