@@ -215,5 +215,10 @@ def health_text(health: Health) -> str:
     lines = [f"{icon} *Pipeline health: {str(health.status).upper()}* (as of {health.at:%Y-%m-%d %H:%M} UTC)"]
     marks = {Colour.GREEN: "✅", Colour.YELLOW: "⚠️", Colour.RED: "❌", Colour.UNKNOWN: "❔"}
     for signal in health.signals:
-        lines.append(f"{marks[signal.status]} {signal.text}")
+        lines.append(f"{marks[signal.status]} {_mrkdwn(signal.text)}")
     return "\n".join(lines)
+
+
+def _mrkdwn(text: str) -> str:
+    """Slack reads `<` and `>` as link syntax: the thresholds' comparisons must be sent escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

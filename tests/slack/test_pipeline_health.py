@@ -68,7 +68,7 @@ async def test_a_dlq_spike_is_red_naming_the_signal(bob: SlackUser, fake_slack: 
     text = json.dumps(post, ensure_ascii=False)
     assert post["response_type"] == "in_channel"
     assert "Pipeline health: RED" in text
-    assert "dlq_rate 150 /min (red: green < 10 · red > 100)" in text
+    assert "dlq_rate 150 /min (red: green &lt; 10 · red &gt; 100)" in text  # mrkdwn: < and > escaped
     assert "latency_p99 120 ms (green" in text
 
 
