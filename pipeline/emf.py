@@ -10,7 +10,10 @@ and in a local run's `DIR/metrics/*.jsonl`. One document carries one datum:
 
 The value is a number (a count: several documents for the same minute add up, as in CloudWatch), or for gauges
 and distributions the agent's aggregated shape `{"Min", "Max", "Count", "Sum"}` plus `"Values"`/`"Counts"` (a
-histogram, at most 100 distinct values per document) so percentiles survive aggregation.
+histogram, at most 100 distinct values per document) so percentiles survive aggregation. The spec itself
+documents numbers and plain arrays of values (≤ 100); the aggregated shape is the one the CloudWatch agent's
+EMF pipeline takes (not verifiable offline here: check it once against a real log group, and fall back to the
+spec's arrays, which the reader accepts too, if CloudWatch drops these datums).
 
 Readers (the evaluator, `incident-bot health`, graphs, backtests) use this module only:
 
