@@ -7,11 +7,12 @@ Invariants, every 5 minutes (`INVARIANTS`, alarm InvariantViolated):
 Reconciliation, hourly (alarm ReconciliationMismatch):
     sample_validation     100 random output records: required fields present, values valid, customer enriched
 
-The watermark lag is the job's own `WatermarkLagMs` (newest event time − the watermark its Python operator
-sees). In a fast local replay that lag is an artefact, growing by a minute per event-time minute: PyFlink hands
-watermarks to Python operators far less often than records (measured: stuck for the whole of a 30 s replay,
-keyed or not), so replays pass a larger `max_watermark_lag_ms`; in production Flink's own `currentOutputWatermark`
-(REST, per vertex) against the wall clock is the better source.
+The watermark lag is the job's own `WatermarkLagMs` (newest event time − the watermark the `window-in` operator
+sees with each record). PyFlink ships each record to Python with the watermark its Java wrapper had when it
+sent it, and a Python operator forwards watermarks only once its buffered bundle is done, so the watermark trails
+by the records in flight: about a second of event time at real-time rates, but minutes in a fast local replay
+that compresses 30 minutes into seconds (measured: up to 10 minutes). Replays therefore pass a larger
+`max_watermark_lag_ms` (`--max-watermark-lag`).
 
 Input is what the source operator counted (`RecordsIn` of `parse` in the metrics), or the source file's line
 count when given. Each check emits `CheckFailed` (dimension `Check`, 0 or 1) and the failures add up into
