@@ -109,3 +109,18 @@ def test_cli_fails_emits_metrics_and_delivers_the_alarm(tmp_path: Path, sns_url:
     [raw] = _Recorder.received
     body = json.loads(parse_envelope(raw).message)
     assert body["AlarmName"] == "orders-pipeline-InvariantViolated" and body["NewStateValue"] == "ALARM"
+
+
+def test_an_invalid_sampled_record_raises_reconciliation_mismatch(tmp_path: Path, sns_url: str) -> None:
+    """A record with an unsupported currency fails sample_validation and sends ReconciliationMismatch (HIGH)."""
+    orders = [_order(i) for i in range(7)] + [_order(7, currency="XXX")]
+    out = make_run(tmp_path / "run", orders, records_in=8)
+    key, _ = generate_identity(tmp_path / "sns")
+    result = CliRunner().invoke(app, ["pipeline", "check", "--out", str(out), "--deliver", sns_url,
+                                      "--signing-key", str(key)])
+    assert result.exit_code == 1
+    assert "FAIL sample_validation: 1 of 8 sampled records invalid" in result.output
+    [raw] = _Recorder.received
+    envelope = parse_envelope(raw)
+    assert json.loads(envelope.message)["AlarmName"] == "orders-pipeline-ReconciliationMismatch"
+    assert envelope.topic_arn.endswith(":orders-pipeline-high")
