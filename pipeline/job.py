@@ -200,7 +200,9 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     late = windowed.get_side_output(LATE).process(LateArrivals(inst, WINDOW_MS), output_type=Types.STRING())
 
     _sink(sunk, out, "output")
-    _sink(sunk.get_side_output(CANARY), out, "canary")
+    # Canaries that came through, and those an operator refused (kept out of the business DLQ).
+    _sink(sunk.get_side_output(CANARY).union(validated.get_side_output(CANARY), deduped.get_side_output(CANARY),
+                                             enriched.get_side_output(CANARY)), out, "canary")
     _sink(audited, out, "windows")
     _sink(late.name("late"), out, "late")
     dlq = parsed.get_side_output(DLQ).union(

@@ -158,10 +158,14 @@ class Instrumented:
 
     def dead_letter(self, error: RecordError, *, raw: str, event_ms: int, order: dict[str, Any] | None,
                     latency_ms: float, context: dict[str, Any] | None = None) -> Iterator[Any]:
-        """Yield the DLQ record; write its log line (`dlq: true`)."""
+        """Yield the DLQ record (a failed canary goes to the canary stream instead); write its log line."""
         order_id = order.get("order_id") if order else None
-        yield DLQ, json.dumps(dlq_record(error, raw=raw, event_ms=event_ms, order_id=order_id),
-                              separators=(",", ":"))
+        record = dlq_record(error, raw=raw, event_ms=event_ms, order_id=order_id)
+        if order is not None and "canary" in order:
+            # No heartbeat for it at the sink: that is the signal. The business DLQ stays business only.
+            yield CANARY, json.dumps({**record, "canary": True, "failed": True}, separators=(",", ":"))
+        else:
+            yield DLQ, json.dumps(record, separators=(",", ":"))
         if self.log_writer is not None:
             self.log_writer.write(log_line(self.inst.log_context, event_ms=event_ms, operator=self.operator,
                                            message=f"Order sent to DLQ: {error.message}", latency_ms=latency_ms,
@@ -238,7 +242,7 @@ class ValidateOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         try:
             validate_order(_as_order(record))
         except RecordError as error:
-            self.counted(event_ms, out=False, error=error)
+            self.counted(event_ms, out=False, error=error, canary="canary" in record)
             yield from self.dead_letter(error, raw=record["raw"], event_ms=event_ms, order=record,
                                         latency_ms=_ms_since(start))
             return
@@ -299,7 +303,7 @@ class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[mis
         first = seen.get(record["order_id"])
         if first is not None and abs(event_ms - first) < self.window_ms:
             error = RecordError("ERR-301", f"order_id {record['order_id']} already processed", operator="dedup")
-            self.counted(event_ms, out=False, error=error)
+            self.counted(event_ms, out=False, error=error, canary="canary" in record)
             self.c_dup.inc()
             if self.minutes is not None:
                 self.minutes.count("DuplicateRecordDetected", event_ms)
@@ -367,7 +371,7 @@ class EnrichOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
             self.c_timeout.inc()
             error = RecordError("ERR-401", f"Customer API timeout after {self.config.timeout_ms / 1000:g}s",
                                 operator="enrich")
-            self.counted(event_ms, out=False, error=error)
+            self.counted(event_ms, out=False, error=error, canary="canary" in record)
             yield from self.dead_letter(error, raw=record["raw"], event_ms=event_ms, order=record,
                                         latency_ms=latency, context=context)
             return
