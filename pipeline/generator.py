@@ -88,8 +88,7 @@ def generate_orders(
     late_by_min: float = 15.0,
     canary_every_s: float | None = None,
 ) -> GeneratedOrders:
-    """Write `orders` orders (plus injected duplicates and canaries) to `out` as JSON lines; returns what was written.
-    """
+    """Write `orders` orders (plus duplicates and canaries) to `out` as JSON lines; returns what was written."""
     rng = random.Random(seed)
     faults = faults or []
     begin = (start or datetime.now(UTC) - timedelta(minutes=minutes)).astimezone(UTC).replace(microsecond=0)
