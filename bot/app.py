@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 
 from bot.adapters.logs import log_search_from_settings
+from bot.adapters.metric_sources import metric_source_from_settings
 from bot.adapters.pagerduty_pager import PagerDutyPager
 from bot.adapters.pagerduty_rest import PagerDutyRest
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
@@ -24,6 +25,7 @@ from bot.adapters.slack_chat import SlackChat
 from bot.alarms.catalog import AlarmCatalog
 from bot.alarms.severity import Severity
 from bot.clock import Clock, wall_clock
+from bot.health.ports import MetricSource
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.playbook import Playbook, ResponsePolicy
 from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
@@ -55,6 +57,7 @@ class Adapters:
     logs: LogSearch
     record_only: bool
     directory: Directory | None = None
+    metrics: MetricSource | None = None
 
 
 def build_playbook(settings: Settings) -> Playbook:
@@ -86,7 +89,8 @@ def build_adapters(settings: Settings) -> Adapters:
     directory = (PagerDutyRest(settings.pagerduty_api_token, base_url=settings.pagerduty_api_url)
                  if settings.pagerduty_api_token else None)
     return Adapters(chat=chat, pager=pager, logs=log_search_from_settings(settings),
-                    record_only=not settings.slack_configured, directory=directory)
+                    record_only=not settings.slack_configured, directory=directory,
+                    metrics=metric_source_from_settings(settings))
 
 
 def create_app(

@@ -7,6 +7,7 @@
     │   └── UnknownTopic         an SNS topic outside SNS_TOPIC_ARNS
     ├── QueryError               a Logs Insights query cannot be parsed, translated or run
     │   └── UnsupportedQuery     valid Logs Insights the local engine does not implement (names the construct)
+    ├── MetricsUnavailable       the metrics store (a run's metrics/, CloudWatch) cannot answer
     └── DeliveryError            an outbound side effect (Slack, PagerDuty) failed
         ├── TransientDeliveryError  worth retrying; `retry_after` in seconds when the vendor said so
         └── PermanentDeliveryError  retrying cannot help; recorded on the incident timeline
@@ -53,6 +54,10 @@ class QueryError(IncidentBotError):
 
 class UnsupportedQuery(QueryError):
     """Valid Logs Insights that the local engine does not implement; the message names the construct."""
+
+
+class MetricsUnavailable(IncidentBotError):
+    """The metrics store cannot answer (no such directory, CloudWatch refused or unreachable); one line."""
 
 
 class DeliveryError(IncidentBotError):

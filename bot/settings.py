@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     local_logs: str = "logs/*.jsonl"
     log_groups: CsvList = Field(default_factory=lambda: ["/orders-pipeline/flink"])
     query_timeout: timedelta = timedelta(seconds=60)
+    metrics_backend: Literal["local", "cloudwatch"] = "local"
+    local_metrics: Path = Path("metrics")
+    canary_every: timedelta = timedelta(seconds=60)
     aws_region: str = "us-east-1"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -100,7 +103,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("reopen_window", "ack_timeout", "investigate_timeout", "query_timeout", "sns_cert_timeout",
-                     mode="before")
+                     "canary_every", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

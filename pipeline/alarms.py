@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.alarms.catalog import AlarmCatalog
-from pipeline.metrics import NAMESPACE
+from pipeline.emf import NAMESPACE
 
 DEFAULT_PREFIX = "orders-pipeline-"
 DEFAULT_ACCOUNT = "123456789012"
@@ -70,6 +70,18 @@ ALARMS: tuple[AlarmSpec, ...] = (
     AlarmSpec("WindowCompletenessLow", "HIGH", "WindowCompleteness", "Average", 300, 2, 2, "LessThanThreshold",
               95, "notBreaching", "Under 95 % of a window's records were aggregated (late arrivals, loss).",
               "Percent"),
+    # No canary through the sink for 2 minutes: a stopped source or a stuck job, which otherwise sends no metric
+    # at all ("no traffic = no metrics = no alert"), so missing data breaches.
+    AlarmSpec("PipelineStalled", "CRITICAL", "CanaryHeartbeat", "Sum", 60, 2, 2, "LessThanThreshold", 1,
+              "breaching", "No canary order came through the pipeline for 2 minutes: the pipeline is stalled.",
+              "Count"),
+    # `incident-bot pipeline check`: the guide's invariants (every 5 minutes) and reconciliation (hourly).
+    AlarmSpec("InvariantViolated", "CRITICAL", "InvariantViolations", "Sum", 300, 1, 1, "GreaterThanThreshold",
+              0, "notBreaching", "A correctness invariant failed: records lost, duplicated in S3, or the "
+              "watermark 60 s behind.", "Count"),
+    AlarmSpec("ReconciliationMismatch", "HIGH", "ReconciliationMismatches", "Sum", 3600, 1, 1,
+              "GreaterThanThreshold", 0, "notBreaching",
+              "The hourly reconciliation found output records that are incomplete or invalid.", "Count"),
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from pipeline.metrics import NAMESPACE
+from pipeline.emf import NAMESPACE
 
 DEFAULT_PREFIX = "orders-pipeline"
 DEFAULT_LOG_GROUP = "/orders-pipeline/flink"
@@ -89,6 +89,14 @@ def dashboard_bodies(*, queries_dir: Path, region: str = "us-east-1",
                 annotations=[{"label": "SLO", "value": 5000}]),
         _metric("Window completeness (%)", [_m("WindowCompleteness")], stat="Average", period=300,
                 annotations=[{"label": "HIGH", "value": 95, "fill": "below"}]),
+        _metric("Canary heartbeat (canaries / min)", [_m("CanaryHeartbeat")],
+                annotations=[{"label": "CRITICAL: stalled", "value": 1, "fill": "below"}]),
+        _metric("Canary latency (ms)", [_m("CanaryLatencyMs", stat="p99"), _m("CanaryLatencyMs", stat="p50")],
+                stat="p99"),
+        _metric("Checkpoints completed / failed", [_m("checkpoint_completed_total"),
+                                                   _m("checkpoint_failures_total")]),
+        _metric("Correctness checks failed", [_m("InvariantViolations"), _m("ReconciliationMismatches")],
+                period=300),
     ]
     performance = [
         _text("# Orders pipeline: performance\nWhat is slow and why? Refresh: 60 s."),

@@ -5,7 +5,7 @@ buckets, the alarm's statistic), the last `EvaluationPeriods` datapoints inspect
 ALARM when at least `DatapointsToAlarm` breach, missing datapoints treated per `TreatMissingData`
 (notBreaching, breaching, ignore, missing). Each change into or out of ALARM becomes a `StateChange` whose
 `body` is what CloudWatch would publish to SNS, and `deliver` POSTs them as signed SNS Notifications.
-Alarms on metrics the stream never mentions (Kafka, Firehose, checkpoints: not emitted locally) are skipped.
+Alarms on metrics the stream never mentions are skipped (a run without canaries has no heartbeat to miss).
 To support another statistic, extend `metrics.Stat.statistic`.
 """
 
@@ -31,7 +31,7 @@ from pipeline.alarms import (
     description,
     topic_arn,
 )
-from pipeline.metrics import NAMESPACE, SeriesKey, Stat, read_metrics_dir
+from pipeline.emf import NAMESPACE, SeriesKey, Stat, read_metrics_dir
 
 _WORDS = {
     "GreaterThanThreshold": "greater than",
@@ -73,7 +73,7 @@ def evaluate_series(
     initial_state: str = "OK",
     configured_at: datetime | None = None,
 ) -> list[StateChange]:
-    """Evaluate on merged per-minute datapoints (`metrics.read_series`); the timeline spans all metrics."""
+    """Evaluate on merged per-minute datapoints (`emf.read_metrics_dir`); the timeline spans all metrics."""
     minutes = [m for points in series.values() for m in points]
     if not minutes:
         return []
@@ -97,7 +97,10 @@ def _evaluate_one(spec: AlarmSpec, points: Mapping[int, Stat], first: int, last:
         buckets.setdefault(minute - minute % period_ms, Stat()).merge(stat)
     values = {start: stat.statistic(spec.statistic) for start, stat in buckets.items()}
     state, changes = initial_state, []
-    start = first - first % period_ms
+    # From the metric's own first datapoint (the alarm exists once its metric does): a breaching alarm would
+    # otherwise fire on the minutes before anything was sent at all. Evaluation runs on to the stream's end.
+    own_first = max(first, min(points))
+    start = own_first - own_first % period_ms
     while start <= last:
         window = [start - i * period_ms for i in range(spec.evaluation_periods)]  # most recent first
         new_state, reason = _decide(spec, window, values, state)

@@ -1,9 +1,10 @@
 """The Flink topology and `run_job`: the only module that builds a job (operators live in `operators`).
 
     source ─ parse ─ timestamps/watermarks ─ validate ─ dedup(order_id) ─ enrich ─┬─ sink ──────────── output/
+       │       │                                │          │        │         │    └ canaries ─── canary/
        │       │                                │          │        │         └─ window 5 min ─── windows/
        │       └──────────── DLQ side outputs ──┴──────────┴────────┴──────────────┘    └ late ── late/
-    every operator instance writes its own log lines (not through Flink) ─────────────────────────── logs/
+    every operator instance writes its own log lines and EMF metrics (not through Flink) ── logs/, metrics/
 
 Locally sources and sinks are JSON-lines files; in production the source is Kafka (`kafka://BROKERS/TOPIC`) and
 the sinks Firehose delivery streams (`firehose://NAME`), which need connector jars in the image (see README).
@@ -22,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.enrichment import EnrichmentConfig, SlowWindow
+from pipeline.infra import write_simulated_metrics
 from pipeline.logs import LogContext
-from pipeline.orders import parse_event_time
+from pipeline.orders import is_canary, parse_event_time
 
 WINDOW_MS = 5 * 60_000
-OUTPUTS = ("output", "windows", "dlq", "late", "logs")
+OUTPUTS = ("output", "windows", "dlq", "late", "canary", "logs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class JobSummary:
     late_records: int
     window_orders: int
     seconds: float
+    canary_records: int = 0
 
     @property
     def dlq_records(self) -> int:
@@ -75,8 +78,10 @@ def run_job(source: Path | str, out_dir: Path | str, *, config: JobConfig | None
     env = build_job(str(source_path), str(out), config)
     env.execute("orders-pipeline")
     seconds = time.perf_counter() - started
+    if config.metrics:
+        write_simulated_metrics(source_path, out / "metrics")
     with source_path.open(encoding="utf-8") as handle:
-        inputs = sum(1 for line in handle if line.strip())
+        inputs = sum(1 for line in handle if line.strip() and not is_canary(line))
     return summarize(out, input_records=inputs, seconds=seconds)
 
 
@@ -97,6 +102,7 @@ def summarize(out: Path, *, input_records: int, seconds: float = 0.0) -> JobSumm
         late_records=sum(1 for _ in read_lines(out / "late")),
         window_orders=sum(windows.values()),
         seconds=seconds,
+        canary_records=sum(1 for _ in read_lines(out / "canary")),
     )
 
 
@@ -131,15 +137,15 @@ def _fields(obj: Any) -> dict[str, Any]:
 def build_job(source: str, out: str, config: JobConfig) -> Any:
     """Build (not run) the job; returns the `StreamExecutionEnvironment`.
 
-    `source` is a file path or `kafka://BROKERS/TOPIC`; `out` a directory or `firehose://PREFIX` (then the
-    metrics stream is not written to disk: ship it from the TaskManagers' Flink metrics reporter instead; and
-    log lines go to the workers' stdout).
+    `source` is a file path or `kafka://BROKERS/TOPIC`; `out` a directory or `firehose://PREFIX` (then log lines
+    and metrics, as EMF documents, go to the workers' stdout, where the CloudWatch agent picks them up).
     """
     from pyflink.common import Duration, Time, Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.window import TumblingEventTimeWindows
 
     from pipeline.operators import (
+        CANARY,
         DLQ,
         LATE,
         DeduplicateOrders,
@@ -166,6 +172,7 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     local = "://" not in out
     inst = Instrumentation(
         metrics_dir=str(Path(out) / "metrics") if config.metrics and local else None,
+        metrics_stdout=config.metrics and not local,
         flink_metrics=config.metrics,
         logs=config.logs,
         logs_dir=str(Path(out) / "logs") if local else None,
@@ -193,6 +200,9 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     late = windowed.get_side_output(LATE).process(LateArrivals(inst, WINDOW_MS), output_type=Types.STRING())
 
     _sink(sunk, out, "output")
+    # Canaries that came through, and those an operator refused (kept out of the business DLQ).
+    _sink(sunk.get_side_output(CANARY).union(validated.get_side_output(CANARY), deduped.get_side_output(CANARY),
+                                             enriched.get_side_output(CANARY)), out, "canary")
     _sink(audited, out, "windows")
     _sink(late.name("late"), out, "late")
     dlq = parsed.get_side_output(DLQ).union(

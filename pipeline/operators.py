@@ -48,6 +48,7 @@ from pipeline.orders import (
 )
 
 DLQ = OutputTag("dlq", Types.STRING())
+CANARY = OutputTag("canary", Types.STRING())
 LATE = OutputTag("late", Types.PICKLED_BYTE_ARRAY())
 
 
@@ -55,10 +56,12 @@ LATE = OutputTag("late", Types.PICKLED_BYTE_ARRAY())
 class Instrumentation:
     """What the operators report: metrics (Flink's and the `metrics_dir` stream) and structured logs.
 
-    Logs go to one file per operator instance under `logs_dir`, or to stdout when `logs_dir` is None.
+    Logs go to one file per operator instance under `logs_dir`, or to stdout when `logs_dir` is None; metrics
+    (EMF lines) to one file per instance under `metrics_dir`, or to stdout with `metrics_stdout` (production).
     """
 
     metrics_dir: str | None = None
+    metrics_stdout: bool = False
     flink_metrics: bool = True
     logs: bool = True
     logs_dir: str | None = None
@@ -93,7 +96,7 @@ class Instrumented:
     def open(self, runtime_context: RuntimeContext) -> None:
         """Register Flink metrics under `operator=<name>`, start the minute buffer and open the log writer."""
         self.subtask = runtime_context.get_index_of_this_subtask()
-        self.minutes = MinuteMetrics() if self.inst.metrics_dir else None
+        self.minutes = MinuteMetrics() if self.inst.metrics_dir or self.inst.metrics_stdout else None
         self.log_writer: LogWriter | None = None
         if self.inst.logs:
             # One file per instance: several instances (and, locally, several operators) share one process.
@@ -121,9 +124,10 @@ class Instrumented:
         return f"{self.operator}-{self.subtask}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     def flush(self) -> None:
-        """Append buffered datapoints to this subtask's file under `metrics_dir`."""
-        if self.minutes is not None and self.inst.metrics_dir:
-            self.minutes.flush(Path(self.inst.metrics_dir) / f"{self._instance_name()}.jsonl")
+        """Write buffered datapoints to this subtask's file under `metrics_dir` (or stdout in production)."""
+        if self.minutes is not None:
+            self.minutes.flush(Path(self.inst.metrics_dir) / f"{self._instance_name()}.jsonl"
+                               if self.inst.metrics_dir else None)
         self.last_flush = time.monotonic()
 
     def tick(self, event_ms: int) -> None:
@@ -133,8 +137,13 @@ class Instrumented:
         if self.minutes is not None and time.monotonic() - self.last_flush > self.inst.flush_interval_s:
             self.flush()
 
-    def counted(self, event_ms: int, *, out: bool, error: RecordError | None = None) -> None:
-        """Count one record in, and out or as an error (DLQ counts go with errors that reach the DLQ)."""
+    def counted(self, event_ms: int, *, out: bool, error: RecordError | None = None, canary: bool = False) -> None:
+        """Count one record in, and out or as an error (DLQ counts go with errors that reach the DLQ).
+
+        Canary orders are not counted: they stay out of the business figures (they have metrics of their own).
+        """
+        if canary:
+            return
         self.c_in.inc()
         if out:
             self.c_out.inc()
@@ -149,10 +158,14 @@ class Instrumented:
 
     def dead_letter(self, error: RecordError, *, raw: str, event_ms: int, order: dict[str, Any] | None,
                     latency_ms: float, context: dict[str, Any] | None = None) -> Iterator[Any]:
-        """Yield the DLQ record; write its log line (`dlq: true`)."""
+        """Yield the DLQ record (a failed canary goes to the canary stream instead); write its log line."""
         order_id = order.get("order_id") if order else None
-        yield DLQ, json.dumps(dlq_record(error, raw=raw, event_ms=event_ms, order_id=order_id),
-                              separators=(",", ":"))
+        record = dlq_record(error, raw=raw, event_ms=event_ms, order_id=order_id)
+        if order is not None and "canary" in order:
+            # No heartbeat for it at the sink: that is the signal. The business DLQ stays business only.
+            yield CANARY, json.dumps({**record, "canary": True, "failed": True}, separators=(",", ":"))
+        else:
+            yield DLQ, json.dumps(record, separators=(",", ":"))
         if self.log_writer is not None:
             self.log_writer.write(log_line(self.inst.log_context, event_ms=event_ms, operator=self.operator,
                                            message=f"Order sent to DLQ: {error.message}", latency_ms=latency_ms,
@@ -194,9 +207,12 @@ class ParseOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
             "correlation_id": order.correlation_id, "amount": order.amount, "currency": order.currency,
             "items": order.items, "event_ms": order.event_ms, "raw": raw,
         }
+        canary = order.fields.get("canary") is True
+        if canary:
+            record["canary"] = True
         latency = _ms_since(start)
         record["lat"] = latency
-        self.counted(order.event_ms, out=True)
+        self.counted(order.event_ms, out=True, canary=canary)
         yield record
         self.logged("Order parsed", event_ms=order.event_ms, order=record, latency_ms=latency)
 
@@ -226,13 +242,13 @@ class ValidateOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         try:
             validate_order(_as_order(record))
         except RecordError as error:
-            self.counted(event_ms, out=False, error=error)
+            self.counted(event_ms, out=False, error=error, canary="canary" in record)
             yield from self.dead_letter(error, raw=record["raw"], event_ms=event_ms, order=record,
                                         latency_ms=_ms_since(start))
             return
         latency = _ms_since(start)
         record["lat"] += latency
-        self.counted(event_ms, out=True)
+        self.counted(event_ms, out=True, canary="canary" in record)
         yield record
         self.logged("Order validated", event_ms=event_ms, order=record, latency_ms=latency)
 
@@ -287,7 +303,7 @@ class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[mis
         first = seen.get(record["order_id"])
         if first is not None and abs(event_ms - first) < self.window_ms:
             error = RecordError("ERR-301", f"order_id {record['order_id']} already processed", operator="dedup")
-            self.counted(event_ms, out=False, error=error)
+            self.counted(event_ms, out=False, error=error, canary="canary" in record)
             self.c_dup.inc()
             if self.minutes is not None:
                 self.minutes.count("DuplicateRecordDetected", event_ms)
@@ -301,7 +317,7 @@ class DeduplicateOrders(Instrumented, KeyedProcessFunction):  # type: ignore[mis
         self.seen.update(seen)
         latency = _ms_since(start)
         record["lat"] += latency
-        self.counted(event_ms, out=True)
+        self.counted(event_ms, out=True, canary="canary" in record)
         if self.minutes is not None:
             self.minutes.count("DuplicateRecordDetected", event_ms, 0)
         yield record
@@ -340,7 +356,7 @@ class EnrichOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         lookup = self.cache.get(record["customer_id"], event_ms)
         (self.c_hit if lookup.cache_hit else self.c_miss).inc()
         m = self.minutes
-        if m is not None:
+        if m is not None and "canary" not in record:
             m.sample("EnrichmentCacheHitRate", event_ms, 100.0 if lookup.cache_hit else 0.0)
             m.count("EnrichmentCacheHits", event_ms, 1 if lookup.cache_hit else 0)
             m.count("EnrichmentCacheMisses", event_ms, 0 if lookup.cache_hit else 1)
@@ -355,13 +371,13 @@ class EnrichOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
             self.c_timeout.inc()
             error = RecordError("ERR-401", f"Customer API timeout after {self.config.timeout_ms / 1000:g}s",
                                 operator="enrich")
-            self.counted(event_ms, out=False, error=error)
+            self.counted(event_ms, out=False, error=error, canary="canary" in record)
             yield from self.dead_letter(error, raw=record["raw"], event_ms=event_ms, order=record,
                                         latency_ms=latency, context=context)
             return
         record["customer"] = lookup.customer
         record["lat"] += latency
-        self.counted(event_ms, out=True)
+        self.counted(event_ms, out=True, canary="canary" in record)
         yield record
         self.logged("Order enriched", event_ms=event_ms, order=record, latency_ms=latency,
                                context=context)
@@ -390,6 +406,15 @@ class SinkOrders(Instrumented, ProcessFunction):  # type: ignore[misc]
         }, separators=(",", ":"))
         latency = _ms_since(start)
         total = record["lat"] + latency
+        if "canary" in record:
+            # A canary made it through every operator: its own stream, latency and heartbeat, no business output.
+            if self.minutes is not None:
+                self.minutes.observe("CanaryLatencyMs", event_ms, total)
+                self.minutes.count("CanaryHeartbeat", event_ms)
+            yield CANARY, line
+            self.logged("Canary order came through", event_ms=event_ms, order=record, latency_ms=latency,
+                        context={"pipeline_latency_ms": round(total, 3), "canary": True})
+            return
         self.counted(event_ms, out=True)
         self.d_latency.update(int(total))
         if self.minutes is not None:
@@ -416,6 +441,8 @@ class WatermarkProbe(Instrumented, ProcessFunction):  # type: ignore[misc]
         """Pass the record on; measure how far the watermark trails the newest event time."""
         event_ms = record["event_ms"]
         self.tick(event_ms)
+        if "canary" in record:
+            return  # canaries stay out of the business aggregates
         self.c_in.inc()
         if self.minutes is not None:
             self.minutes.count("RecordsIn", event_ms, 1, self.dims)

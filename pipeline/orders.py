@@ -119,6 +119,11 @@ def event_time_hint(raw: str) -> int | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
+def is_canary(raw: str) -> bool:
+    """Whether a raw input line is a synthetic canary order (its producer marks it `"canary": true`)."""
+    return '"canary":true' in raw or '"canary": true' in raw
+
+
 def iso_ms(epoch_ms: int) -> str:
     """Epoch milliseconds → `2025-01-13T10:30:45.123Z`."""
     return f"{_iso_second(epoch_ms // 1000)}{epoch_ms % 1000:03d}Z"

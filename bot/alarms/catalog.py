@@ -36,6 +36,10 @@ GUIDE_ALARMS: Mapping[str, Severity] = {
     "ConsumerLagHigh": Severity.HIGH,
     "LatencyP99High": Severity.HIGH,
     "WindowCompletenessLow": Severity.HIGH,
+    # Beyond Section 4: the synthetic-order alarm (Q4, gap 2) and the correctness checks (Section 1).
+    "PipelineStalled": Severity.CRITICAL,
+    "InvariantViolated": Severity.CRITICAL,
+    "ReconciliationMismatch": Severity.HIGH,
 }
 # Templates in runbooks/ that are not alarm runbooks: the fallback, the post-incident report, `_partials`.
 NON_ALARM_FILES = frozenset({"generic.md", "post-incident.md"})

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from bot.cli import demo, deploy, lint, pagerduty, pipeline, queries, serve  # noqa: F401 - importing registers the commands
+from bot.cli import (  # noqa: F401 - importing registers the commands
+    demo,
+    deploy,
+    health,
+    lint,
+    pagerduty,
+    pipeline,
+    pipeline_checks,
+    queries,
+    serve,
+)
 from bot.cli.app import app
 
 

@@ -28,20 +28,31 @@ def generate(
     start: Annotated[str | None, typer.Option(help="ISO-8601 start of the span (default: now - minutes).")] = None,
     fault: Annotated[list[str] | None, typer.Option(
         help="KIND@START-END[:RATE] in minutes from the start; KIND: schema_change, duplicates, "
-             "invalid_amount, slow_enrichment, late_events. Repeatable.")] = None,
+             "invalid_amount, slow_enrichment, late_events, stall, checkpoint_failure, broker_down, "
+             "firehose_failure, consumer_lag. Repeatable.")] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same file.")] = 7,
+    canary_every: Annotated[str | None, typer.Option(
+        help="Add a marked canary order every so often of event time, e.g. 60s (CANARY_EVERY is the "
+             "production producer's default).")] = None,
 ) -> None:
-    """Write realistic orders, optionally with faults at chosen times."""
+    """Write realistic orders, optionally with faults at chosen times and canary orders."""
+    from bot.settings import parse_duration
     from pipeline.generator import Fault, generate_orders
 
     try:
         faults = [Fault.parse(f) for f in fault or []]
         begin = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(UTC) if start else None
+        every = parse_duration(canary_every).total_seconds() if canary_every else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    result = generate_orders(out, orders=orders, minutes=minutes, start=begin, faults=faults, seed=seed)
+    if every is not None and every <= 0:
+        raise typer.BadParameter("--canary-every must be more than 0")
+    result = generate_orders(out, orders=orders, minutes=minutes, start=begin, faults=faults, seed=seed,
+                             canary_every_s=every)
+    canaries = f"; canaries: {result.canaries}" if result.canaries else ""
     typer.echo(f"wrote {result.lines} lines to {result.path} ({result.start:%Y-%m-%dT%H:%M}Z to "
-               f"{result.end:%H:%M}Z)" + "".join(f"; {k}: {v}" for k, v in sorted(result.faults.items())))
+               f"{result.end:%H:%M}Z)" + "".join(f"; {k}: {v}" for k, v in sorted(result.faults.items()))
+               + canaries)
 
 
 @pipeline_app.command("run")
@@ -64,7 +75,7 @@ def run(
     summary = run_job(source, out, config=config)
     typer.echo(json.dumps({
         "input": summary.input_records, "output": summary.output_records, "dlq": summary.dlq_by_type,
-        "late": summary.late_records, "window_orders": summary.window_orders,
+        "late": summary.late_records, "window_orders": summary.window_orders, "canary": summary.canary_records,
         "seconds": round(summary.seconds, 1),
         "records_per_second": round(summary.input_records / summary.seconds) if summary.seconds else None,
     }, indent=2))

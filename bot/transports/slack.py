@@ -35,7 +35,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
-from bot.errors import BadInput, QueryError
+from bot.errors import BadInput, MetricsUnavailable, QueryError
+from bot.health.ports import MetricSource
+from bot.health.verdict import assess, health_text
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.messages import channel_link, mention
 from bot.incidents.ports import LogSearch, Message, QueryResult
@@ -50,6 +52,7 @@ from bot.transports.slack_commands import (
     QueryCommand,
     overview_text,
     parse_incident,
+    parse_no_arguments,
     parse_trace,
     parse_window_only,
     status_text,
@@ -83,6 +86,7 @@ class SlackDeps:
     logs: LogSearch
     queries: QueryCatalog
     query_slots: asyncio.Semaphore
+    metrics: MetricSource | None = None
 
     async def run(self, text: str, *, start: datetime, end: datetime) -> QueryResult:
         """Run a rendered query on the log engine, at most QUERY_SLOTS at a time."""
@@ -115,7 +119,7 @@ def mount_slack(app: FastAPI, settings: Settings) -> None:
             return error(413, f"body larger than {MAX_BODY // 1024} KiB")
         state = request.app.state
         deps = SlackDeps(commands=state.commands, clock=state.clock, logs=state.adapters.logs,
-                         queries=queries, query_slots=slots)
+                         queries=queries, query_slots=slots, metrics=state.adapters.metrics)
         return await handler.handle(request, {"deps": deps})
 
 
@@ -132,6 +136,7 @@ def build_slack_app(settings: Settings) -> AsyncApp:
     for command, (query_name, parse) in QUERY_COMMANDS.items():
         bolt.command(command)(_query_listener(query_name, parse))
     bolt.command("/incident")(incident_command)
+    bolt.command("/pipeline-health")(pipeline_health_command)
     bolt.action("incident_acknowledge")(acknowledge_button)
     bolt.action("incident_resolve")(resolve_button)
     bolt.action("incident_dlq_breakdown")(dlq_breakdown_button)
@@ -188,6 +193,21 @@ async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[st
         # ack/resolve are announced in the incident channel by the outbox; the caller gets a private confirmation.
         public = parsed.action in {"status", "declare"}
         await _reply(respond, Message(text=text, blocks=[section(text)]), in_channel=public)
+
+
+async def pipeline_health_command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any],
+                                  respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """`/pipeline-health`: the five-signal verdict, posted in the channel."""
+    parse_no_arguments("/pipeline-health", str(command.get("text") or ""))
+    await ack(response_type="ephemeral", text=":stethoscope: Reading the pipeline's five health signals…")
+    async with _after_ack(body, context):
+        source = _deps(context).metrics
+        if source is None:
+            raise BadInput("pipeline health is not configured (METRICS_BACKEND)")
+        health = await assess(source, now=_deps(context).clock)
+        log.info("slack_pipeline_health", status=str(health.status), user=command.get("user_id"))
+        text = health_text(health)
+        await _reply(respond, Message(text=text, blocks=[section(text)]))
 
 
 async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, user: str | None,
@@ -277,6 +297,9 @@ async def on_error(error: Exception, body: dict[str, Any], response: BoltRespons
     elif isinstance(error, QueryError):
         log.warning("slack_query_failed", what=what, error=_one_line(str(error)))
         text = f":warning: the query could not run: {md.escape(str(error))}"
+    elif isinstance(error, MetricsUnavailable):
+        log.warning("slack_metrics_unavailable", what=what, error=_one_line(str(error)))
+        text = f":warning: the pipeline's metrics could not be read: {md.escape(str(error))}"
     else:
         log.error("slack_request_failed", what=what, error=_one_line(f"{type(error).__name__}: {error}"))
         text = FAILED_REPLY

@@ -24,6 +24,7 @@ USAGE = {
     "/dlq-breakdown": "/dlq-breakdown [window]",
     "/slow-operators": "/slow-operators [window]",
     "/incident": "/incident status|ack|resolve [id] · /incident declare <title>",
+    "/pipeline-health": "/pipeline-health",
 }
 WINDOW_HELP = "a window is a number and a unit: 30m, 2h, 1d (at most 30d)"
 MAX_WINDOW = timedelta(days=30)
@@ -83,6 +84,12 @@ def parse_window_only(text: str) -> QueryCommand:
     if len(words) > 1:
         raise BadInput(f"expected at most a window; got {len(words)} arguments")
     return QueryCommand(params={}, window=parse_window(words[0]) if words else None)
+
+
+def parse_no_arguments(command: str, text: str) -> None:
+    """Commands that take nothing (`/pipeline-health`): refuse any argument rather than ignore it."""
+    if text.strip():
+        raise BadInput(f"{command} takes no arguments; got {_shown(text)}")
 
 
 def parse_incident(text: str) -> IncidentCommand:

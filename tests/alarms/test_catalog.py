@@ -27,11 +27,11 @@ def runbooks_copy(tmp_path: Path) -> Path:
     return Path(shutil.copytree(RUNBOOKS, tmp_path / "runbooks"))
 
 
-def test_catalog_holds_the_guides_seven_alarms(catalog: AlarmCatalog) -> None:
-    """Every alarm of the guide's catalog has an entry, CRITICAL ones first."""
+def test_catalog_holds_the_guides_alarms(catalog: AlarmCatalog) -> None:
+    """Every alarm of the guide's catalog, the canary alarm and the checks' alarms have an entry, CRITICAL first."""
     assert [e.key for e in catalog.entries] == [
-        "CheckpointFailure", "DLQSpike", "FirehoseDeliveryFailed", "KafkaBrokerDown",
-        "ConsumerLagHigh", "LatencyP99High", "WindowCompletenessLow",
+        "CheckpointFailure", "DLQSpike", "FirehoseDeliveryFailed", "InvariantViolated", "KafkaBrokerDown",
+        "PipelineStalled", "ConsumerLagHigh", "LatencyP99High", "ReconciliationMismatch", "WindowCompletenessLow",
     ]
 
 
@@ -104,7 +104,7 @@ def test_scan_keeps_good_entries_and_lists_bad_ones(runbooks_copy: Path) -> None
     window = runbooks_copy / "WindowCompletenessLow.md"
     window.write_text(window.read_text().replace("queries: [", "queries: [[", 1))
     catalog, problems = AlarmCatalog.scan(runbooks_copy)
-    assert len(catalog) == 4
+    assert len(catalog) == 7  # ten runbooks, three broken
     assert any("`alarm: LagHigh` does not match the file name ConsumerLagHigh.md" in p for p in problems)
     assert any("LatencyP99High.md: `dashboard: Grafana` is not one of" in p for p in problems)
     assert any("WindowCompletenessLow.md: front matter is not valid YAML" in p for p in problems)

@@ -42,7 +42,7 @@ def cloudwatch(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_alarms_deploy_with_the_guide_thresholds(cloudwatch: Any) -> None:
-    """All seven alarms exist with their thresholds, periods, statistics and severity topics."""
+    """All the alarms exist with their thresholds, periods, statistics and severity topics."""
     deploy_alarms(cloudwatch, alarm_requests())
     alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms()["MetricAlarms"]}
     assert set(alarms) == {f"orders-pipeline-{s.name}" for s in ALARMS}
@@ -56,6 +56,10 @@ def test_alarms_deploy_with_the_guide_thresholds(cloudwatch: Any) -> None:
     assert latency["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:orders-pipeline-high"]
     assert alarms["orders-pipeline-WindowCompletenessLow"]["ComparisonOperator"] == "LessThanThreshold"
     assert alarms["orders-pipeline-KafkaBrokerDown"]["TreatMissingData"] == "breaching"
+    stalled = alarms["orders-pipeline-PipelineStalled"]
+    assert (stalled["MetricName"], stalled["TreatMissingData"], stalled["Threshold"]) == (
+        "CanaryHeartbeat", "breaching", 1.0)
+    assert stalled["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:orders-pipeline-critical"]
     assert "runbooks/CheckpointFailure.md" in alarms["orders-pipeline-CheckpointFailure"]["AlarmDescription"]
 
 
@@ -95,6 +99,8 @@ def test_dry_run_prints_the_requests_as_json() -> None:
     assert result.exit_code == 0, result.output
     requests = json.loads(result.output)
     assert [r["AlarmName"] for r in requests] == [f"orders-pipeline-{s.name}" for s in ALARMS]
+    stalled = next(r for r in requests if r["AlarmName"] == "orders-pipeline-PipelineStalled")
+    assert stalled["TreatMissingData"] == "breaching" and stalled["Period"] * stalled["EvaluationPeriods"] <= 120
 
 
 def test_dashboard_queries_come_from_query_files_with_a_fallback(tmp_path: Path) -> None:

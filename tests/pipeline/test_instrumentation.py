@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.emf import read_files
 from pipeline.logs import LogContext, LogWriter, log_line
-from pipeline.metrics import MinuteMetrics, read_series
+from pipeline.metrics import MinuteMetrics
 
 MINUTE = 1_795_000_020_000  # an event time inside some minute
 DIMS = (("Operator", "parse"),)
@@ -45,7 +46,7 @@ def test_flow_counts_match_separate_counts(tmp_path: Path) -> None:
     for out, error in [(True, False), (True, False), (False, True)]:
         metrics.flow(MINUTE, DIMS, out=out, error=error)
     metrics.flush(tmp_path / "m.jsonl")
-    series = read_series([tmp_path / "m.jsonl"])
+    series = read_files([tmp_path / "m.jsonl"])
     sums = {name: sum(s.statistic("Sum") for s in series[(name, dims)].values())
             for name, dims in [("RecordsIn", DIMS), ("RecordsOut", DIMS), ("RecordsError", DIMS),
                                ("DLQRecordCount", ())]}

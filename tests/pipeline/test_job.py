@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.sns.signing import generate_identity
+from pipeline.emf import read_metrics_dir
 from pipeline.evaluator import evaluate
 from pipeline.job import read_lines
 from pipeline.logs import OPERATORS
-from pipeline.metrics import read_metrics_dir
 from pipeline.orders import iso_ms
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]

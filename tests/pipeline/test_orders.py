@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.emf import read_files
 from pipeline.enrichment import CustomerCache, EnrichmentConfig, SimulatedCustomerApi, SlowWindow
 from pipeline.generator import Fault, generate_orders
 from pipeline.logs import LogContext, log_line
-from pipeline.metrics import MinuteMetrics, read_series
+from pipeline.metrics import MinuteMetrics
 from pipeline.orders import RecordError, parse_order, validate_order
 
 GOOD = {"order_id": "ORD-1", "customer_id": "CUST-1", "amount": 12.5, "currency": "USD",
@@ -98,11 +99,14 @@ def test_metric_datums_merge_like_cloudwatch(tmp_path: Path) -> None:
     metrics.flush(tmp_path / "a.jsonl")
     metrics.count("DLQRecordCount", 61_000, 5)
     metrics.flush(tmp_path / "b.jsonl")
-    series = read_series([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    series = read_files([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
     assert series[("DLQRecordCount", ())][60_000].statistic("Sum") == 105
     assert series[("ProcessingLatency", ())][60_000].statistic("p99") == 99.0
     first = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
-    assert first["Timestamp"] == "1970-01-01T00:01:00.000Z" and "MetricName" in first
+    assert first["_aws"]["Timestamp"] == 60_000
+    assert first["_aws"]["CloudWatchMetrics"] == [{"Namespace": "OrdersPipeline", "Dimensions": [[]],
+                                                   "Metrics": [{"Name": "DLQRecordCount", "Unit": "Count"}]}]
+    assert first["DLQRecordCount"] == 100
 
 
 def test_generator_is_deterministic_and_injects_faults(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_clean_runbooks_exit_zero_with_a_summary(runbooks: Path, queries: Path) 
     """On clean runbooks the command exits 0 and says what it checked."""
     code, output = lint(runbooks, queries)
     assert code == 0, output
-    assert output.startswith("OK (runbooks, queries, alarms): 7 alarm runbooks (4 CRITICAL, 3 HIGH)")
+    assert output.startswith("OK (runbooks, queries, alarms): 10 alarm runbooks (6 CRITICAL, 4 HIGH)")
 
 
 def test_undefined_variable_fails_lint_with_file_and_line(runbooks: Path, queries: Path) -> None:

@@ -16,7 +16,7 @@ def test_manifest_declares_every_served_command_at_the_events_url() -> None:
     """Each slash command the bot handles is in the manifest, pointing at /slack/events, and nothing else is."""
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {*QUERY_COMMANDS, "/incident"} == set(USAGE)
+    assert set(commands) == {*QUERY_COMMANDS, "/incident", "/pipeline-health"} == set(USAGE)
     assert all(c["url"] == "https://YOUR-HOST/slack/events" for c in commands.values())
     assert manifest["settings"]["interactivity"] == {"is_enabled": True,
                                                      "request_url": "https://YOUR-HOST/slack/events"}
