@@ -1,7 +1,7 @@
 """Composition root: reads settings, builds adapters, wires the FastAPI app, the Slack app and the outbox relay.
 
 The only module that imports adapters. Start-up order: upgrade the database, build the playbook and adapters,
-start the relay; shutdown stops the relay and closes the pools.
+start the relay and the weekly report schedule; shutdown stops them and closes the pools.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from bot.sns.verify import SignatureVerifier
 from bot.store import Database, upgrade
 from bot.transports.http import install_error_handlers, router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
+from bot.weekly_report import WeeklyReporter
 
 log = structlog.get_logger("incident_bot.app")
 
@@ -124,8 +125,13 @@ def create_app(
                                   confirm=confirm, metrics=metrics, on_stored=relay.wake)
         if not settings.sns_topic_arns:
             log.warning("sns_topic_allowlist_empty", hint="set SNS_TOPIC_ARNS to accept only your alarm topics")
+        slot = settings.quality_report_slot
+        reporter = WeeklyReporter(db, parts.chat, channel=settings.slack_alerts_channel, slot=slot) if slot else None
+        app.state.weekly_reporter = reporter
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop)) if run_relay else None
+        # Like the relay, a side effect: tests that drive the relay by hand call `weekly_reporter.tick()` themselves.
+        report_task = asyncio.create_task(reporter.run(stop)) if reporter and run_relay else None
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
                  slack="configured" if settings.slack_configured else "record-only",
                  pagerduty="configured" if settings.paging_configured else "not configured",
@@ -136,6 +142,8 @@ def create_app(
             stop.set()
             if relay_task:
                 await relay_task
+            if report_task:
+                await report_task
             await http.aclose()
             await db.dispose()
 

@@ -9,6 +9,7 @@ from bot.cli import (  # noqa: F401 - importing registers the commands
     lint,
     pipeline,
     pipeline_checks,
+    quality,
     queries,
     serve,
 )

@@ -25,6 +25,9 @@ _EMOJI = {
 }
 
 Block = dict[str, Any]
+OUTCOME_ACTION_PREFIX = "incident_outcome_"  # + the outcome kind, e.g. incident_outcome_false-positive
+OUTCOME_BUTTONS = (("Actionable", "actionable"), ("False positive", "false-positive"), ("Duplicate", "duplicate"),
+                   ("Missed (found late)", "missed"))
 
 
 def header(text: str) -> Block:
@@ -72,6 +75,13 @@ def incident_buttons(incident_id: int, *, dlq: bool = True) -> Block:
     if dlq:
         elements.append(_button("Run DLQ breakdown", "incident_dlq_breakdown", value))
     return {"type": "actions", "block_id": f"incident-{incident_id}", "elements": elements}
+
+
+def outcome_buttons(incident_id: int) -> Block:
+    """How did this page turn out? One button per outcome, handled by the Slack interactivity listener."""
+    value = str(incident_id)
+    return {"type": "actions", "block_id": f"incident-outcome-{incident_id}",
+            "elements": [_button(label, f"{OUTCOME_ACTION_PREFIX}{kind}", value) for label, kind in OUTCOME_BUTTONS]}
 
 
 def mention(users: Iterable[str]) -> str:
@@ -169,7 +179,8 @@ def resolved(incident: Incident, *, minutes: float, by: str | None) -> Message:
     """The alarm cleared (or a person resolved it)."""
     cause = f"resolved by {mention([by])}" if by else "alarm back to OK"
     text = f":white_check_mark: Incident #{incident.id} *{incident.title}* resolved after {minutes:.0f} min ({cause})."
-    return Message(text=text, blocks=[section(text)])
+    return Message(text=text, blocks=[section(text), context("How did this page turn out?"),
+                                      outcome_buttons(incident.id)])
 
 
 def reopened(incident: Incident, event: AlarmEvent) -> Message:

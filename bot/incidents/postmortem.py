@@ -1,4 +1,5 @@
-"""The post-incident context, filled from the timeline: transitions, page, acknowledgement, MTTA/MTTR, queries."""
+"""The post-incident context, filled from the timeline: transitions, page, acknowledgement, MTTA/MTTR, queries,
+and how the page turned out (the latest outcome noted)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.incidents.models import Incident, TimelineEntry
+from bot.incidents.outcomes import LABELS
 
 
 def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) -> dict[str, Any]:
     """Everything `runbooks/post-incident.md` renders, with None where the timeline has nothing."""
     paged = next((e for e in timeline if e.kind == "page" and e.data.get("action") == "trigger"), None)
+    classified = next((e for e in reversed(timeline) if e.kind == "outcome"), None)
     return {
         "incident": {
             "id": incident.id,
@@ -36,10 +39,18 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry]) ->
             for e in timeline if e.kind == "alarm"
         ],
         "queries": [{"name": e.data.get("query", ""), "headline": e.summary} for e in timeline if e.kind == "query"],
+        "outcome": _outcome(classified),
         "root_cause": None,
         "prevention": None,
         "impact": None,
     }
+
+
+def _outcome(entry: TimelineEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    kind = str(entry.data.get("outcome") or "")
+    return {"kind": kind, "label": LABELS.get(kind, kind), "by": entry.data.get("by"), "at": _iso(entry.at)}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -49,6 +49,7 @@ _POSTMORTEM_DEFAULTS: dict[str, Any] = {
     "timeline": [],
     "transitions": [],
     "queries": [],
+    "outcome": None,
     "root_cause": None,
     "prevention": None,
     "impact": None,

@@ -167,6 +167,7 @@ def sample_postmortems() -> list[tuple[str, dict[str, Any]]]:
             {"at": "2025-01-13T10:52:30Z", "old_state": "ALARM", "new_state": "OK", "reason": "back below"},
         ],
         "queries": [{"name": "dlq-spike-cause", "headline": "parse_error 8,000 (80%)"}],
+        "outcome": {"kind": "actionable", "label": "actionable", "by": "U00ALICE01", "at": "2025-01-13T11:00:00Z"},
         "root_cause": "Source renamed customer_id to cust_id without notice.",
         "prevention": "Schema-change webhook from the source team.",
         "impact": "About 9,000 orders delayed 20 minutes; none lost (reprocessed from the DLQ).",

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -38,13 +39,16 @@ from bot.errors import BadInput, MetricsUnavailable, QueryError
 from bot.health.ports import MetricSource
 from bot.health.verdict import assess, health_text
 from bot.incidents import service
-from bot.incidents.messages import channel_link, mention
+from bot.incidents.messages import OUTCOME_ACTION_PREFIX, channel_link, mention
 from bot.incidents.models import Incident, utcnow
+from bot.incidents.outcomes import LABELS, record_outcome
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import LogSearch, Message, QueryResult
+from bot.incidents.quality import quality_report, report_text
 from bot.outbox import Relay
 from bot.queries.catalog import QueryCatalog
 from bot.queries.render import result_message
+from bot.runbooks.mrkdwn import escape
 from bot.settings import Settings
 from bot.store import Database
 from bot.transports.http import MAX_BODY, error
@@ -142,6 +146,7 @@ def build_slack_app(settings: Settings) -> AsyncApp:
     bolt.action("incident_acknowledge")(acknowledge_button)
     bolt.action("incident_resolve")(resolve_button)
     bolt.action("incident_dlq_breakdown")(dlq_breakdown_button)
+    bolt.action(re.compile(f"^{OUTCOME_ACTION_PREFIX}"))(outcome_button)
     bolt.error(on_error)
     return bolt
 
@@ -193,7 +198,7 @@ async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[st
         text = await _run_incident_command(_deps(context), parsed, user=user, channel=channel)
         log.info("slack_incident_command", action=parsed.action, user=user)
         # ack/resolve are announced in the incident channel by the outbox; the caller gets a private confirmation.
-        public = parsed.action in {"status", "declare"}
+        public = parsed.action in {"status", "declare", "outcome", "report"}
         await _reply(respond, Message(text=text, blocks=[_section(text)]), in_channel=public)
 
 
@@ -229,6 +234,12 @@ async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, use
             return status_text(incident, now=utcnow())
 
         return await deps.db.run(status)
+    if parsed.action == "outcome":
+        return await _classify(deps, parsed.outcome, incident_id=parsed.incident_id, channel=channel, user=user)
+    if parsed.action == "report":
+        until = utcnow()
+        since = until - (parsed.window or timedelta(days=7))
+        return await deps.db.run(lambda session: report_text(quality_report(session, since=since, until=until)))
     return await _transition(deps, parsed.action, incident_id=parsed.incident_id, channel=channel, user=user)
 
 
@@ -250,6 +261,29 @@ async def _transition(deps: SlackDeps, action: str, *, incident_id: int | None, 
     if before == incident.status:
         return f"Incident #{incident.id} *{incident.title}* was already {done}."
     return f":white_check_mark: Incident #{incident.id} *{incident.title}* {done} by {_who(user)}."
+
+
+async def _classify(deps: SlackDeps, kind: str, *, incident_id: int | None, channel: str | None,
+                    user: str | None) -> str:
+    """Record how the page turned out (`/incident outcome`, the outcome buttons): one domain call for both."""
+    def classify(session: Session) -> Incident:
+        incident = service.find(session=session, incident_id=incident_id, channel_id=channel)
+        return record_outcome(session, incident.id, kind, user, utcnow())
+
+    incident = await deps.db.run(classify)
+    return f":label: Incident #{incident.id} *{escape(incident.title)}* classified *{LABELS[kind]}* by {_who(user)}."
+
+
+async def outcome_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                         context: AsyncBoltContext) -> None:
+    """Actionable / False positive / Duplicate / Missed on the resolved message: the kind is in the action id."""
+    await ack()
+    async with _after_ack(body, context):
+        user = (body.get("user") or {}).get("id")
+        kind = str(action.get("action_id") or "").removeprefix(OUTCOME_ACTION_PREFIX)
+        text = await _classify(_deps(context), kind, incident_id=_button_incident(action), channel=None, user=user)
+        log.info("slack_button_pressed", action=action.get("action_id"), user=user)
+        await _reply(respond, Message(text=text, blocks=[_section(text)]))
 
 
 async def acknowledge_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
