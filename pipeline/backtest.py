@@ -160,11 +160,14 @@ def percentile(values: Sequence[float], pct: float) -> float:
 
 
 def normal_values(spec: AlarmSpec, values: Mapping[int, float], incidents: Sequence[PastIncident],
-                  end: datetime) -> list[float]:
-    """The datapoints outside every incident (from its evaluation window before opening to its resolution)."""
+                  start: datetime, end: datetime) -> list[float]:
+    """The datapoints in [start, end) outside every incident (from its evaluation window before the opening to
+    its resolution)."""
     lead = spec.evaluation_periods * spec.period * 1000
     spans = [(_ms(i.opened_at) - lead, _ms(i.resolved_at or end)) for i in incidents]
-    return [v for t, v in values.items() if not any(lo <= t < hi for lo, hi in spans)]
+    lo_ms, hi_ms = _ms(start), _ms(end)
+    return [v for t, v in values.items()
+            if lo_ms <= t < hi_ms and not any(lo <= t < hi for lo, hi in spans)]
 
 
 def normal_threshold(spec: AlarmSpec, normal: Sequence[float]) -> float:
@@ -180,7 +183,7 @@ def propose(spec: AlarmSpec, values: Mapping[int, float], start: datetime, end: 
             incidents: Sequence[PastIncident] = ()) -> Setting:
     """The guide's steady state: threshold from `normal_threshold`; 2 of 2, 2 of 3 or 3 of 3 periods, picking the
     fewest pages that still raise every incident not classified a false positive, else the nearest to today's."""
-    threshold = normal_threshold(spec, normal_values(spec, values, incidents, end))
+    threshold = normal_threshold(spec, normal_values(spec, values, incidents, start, end))
     current = setting_of(spec)
     periods = min(3, max(2, current.periods))
     nearest = Setting(threshold, periods, min(periods, max(2, current.datapoints)))

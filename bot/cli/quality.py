@@ -118,7 +118,7 @@ def tune_command(days: Days = 14.0, as_json: AsJson = False) -> None:
             "alarm": alarm_name(spec, settings.alarm_prefix),
             "current": setting_of(spec).as_dict(),
             "proposed": setting.as_dict(),
-            "normal_datapoints": len(normal_values(spec, values, past, end)),
+            "normal_datapoints": len(normal_values(spec, values, past, start, end)),
             "backtest": {"current": backtest(spec, values, start, end, past),
                          "proposed": backtest(with_setting(spec, setting), values, start, end, past)},
         })
