@@ -12,7 +12,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, NoReturn, Protocol
 
 import typer
 from sqlalchemy import create_engine, inspect, select
@@ -66,7 +66,7 @@ def backtest_command(
     """Replay each alarm's rule over its metric history: would-be ALARM episodes, pages a week, incidents caught."""
     proposing = any(v is not None for v in (threshold, periods, datapoints))
     if proposing and alarm is None:
-        raise typer.BadParameter("--threshold/--periods/--datapoints compare one alarm: give --alarm NAME")
+        _fail("--threshold/--periods/--datapoints compare one alarm: give --alarm NAME")
     settings = _settings()
     specs = _chosen(settings, alarm)
     history, start, end = _history(settings, specs, days)
@@ -85,7 +85,7 @@ def backtest_command(
         try:
             tuned = with_setting(spec, setting)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+            _fail(str(exc))
         proposed = backtest(tuned, values, start, end, incidents.get(spec.name, ()))
         proposed["setting"] = setting.as_dict()
         rows.append({"alarm": name, "current": current, "proposed": proposed, "datapoints": len(values)})
@@ -145,9 +145,9 @@ def report_command(
     try:
         span = parse_duration(since)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        _fail(f"--since: {exc}")
     if span <= timedelta(0):
-        raise typer.BadParameter("--since must be longer than 0")
+        _fail("--since must be longer than 0")
     settings = _settings()
     upgrade(settings.database_url)  # the outcomes table must exist; the bot itself upgrades the same way
     db = Database(settings.database_url)
@@ -162,12 +162,17 @@ def report_command(
         typer.echo(report_text(report))
 
 
+def _fail(message: str) -> NoReturn:
+    """A bad option or an unreachable store: one line on stderr, exit status 2."""
+    typer.echo(f"incident-bot: {message}", err=True)
+    raise typer.Exit(2)
+
+
 def _settings() -> Settings:
     try:
         return load_settings()
     except ConfigError as exc:
-        typer.echo(f"incident-bot: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
 
 
 def _chosen(settings: Settings, alarm: str | None) -> list[AlarmSpec]:
@@ -177,7 +182,7 @@ def _chosen(settings: Settings, alarm: str | None) -> list[AlarmSpec]:
         if alarm in (spec.name, alarm_name(spec, settings.alarm_prefix)):
             return [spec]
     known = ", ".join(spec.name for spec in ALARMS)
-    raise typer.BadParameter(f"unknown alarm {alarm!r}; one of {known}")
+    _fail(f"unknown alarm {alarm!r}; one of {known}")
 
 
 def _history(settings: Settings, specs: Sequence[AlarmSpec],
@@ -196,8 +201,7 @@ def _history(settings: Settings, specs: Sequence[AlarmSpec],
     try:
         series, start, end = asyncio.run(read())
     except MetricsUnavailable as exc:
-        typer.echo(f"incident-bot: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
     return {spec.name: to_values(series.get(spec.name, [])) for spec in specs}, start, end
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.errors import BadInput
 from bot.incidents import repository
 from bot.incidents.models import Incident, Outcome, TimelineEntry
+from bot.runbooks.mrkdwn import escape
 
 KINDS = ("actionable", "false-positive", "duplicate", "missed")
 LABELS = {"actionable": "actionable", "false-positive": "false positive", "duplicate": "duplicate",
@@ -27,8 +28,8 @@ def parse_kind(text: str) -> str:
     word = text.strip().lower().replace("_", "-")
     word = {"fp": "false-positive", "falsepositive": "false-positive", "dup": "duplicate"}.get(word, word)
     if word not in KINDS:
-        shown = text.strip()[:30]
-        raise BadInput(f"unknown outcome {shown!r}; use one of {', '.join(KINDS)}")
+        shown = escape(text.strip()[:30])  # shown back in Slack: no <!channel> or links from the caller
+        raise BadInput(f"unknown outcome '{shown}'; use one of {', '.join(KINDS)}")
     return word
 
 
