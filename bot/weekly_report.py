@@ -46,14 +46,17 @@ class WeeklyReporter:
         self.replica = replica or f"{socket.gethostname()}:{os.getpid()}"
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Check every `every` seconds until `stop` is set; a failed check is logged and retried."""
+        """Check every `every` seconds until `stop` is set (the first check one interval after start, so a short-lived
+        process such as the demo posts nothing); a failed check is logged and retried."""
         while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.every)
+            if stop.is_set():
+                return
             try:
                 await self.tick()
             except Exception as exc:  # the schedule must outlive a database or Slack hiccup
                 log.warning("weekly_report_failed", error=" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.every)
 
     async def tick(self) -> str | None:
         """Post this week's report if it is due and no replica has; returns the week posted, else None."""
