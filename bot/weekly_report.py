@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.incidents.messages import MAX_BLOCKS, sections
 from bot.incidents.models import WeeklyReportClaim, utcnow
 from bot.incidents.ports import ChatOps, Message
 from bot.incidents.quality import claim_week, iso_week, quality_report, report_text
@@ -79,7 +80,8 @@ class WeeklyReporter:
         key = f"quality-report/{week}"
         try:
             if await self.chat.find_post(self.channel, key=key) is None:
-                await self.chat.post(self.channel, Message(text=text, blocks=[_section(text)]), key=key)
+                blocks = sections(text)[:MAX_BLOCKS]
+                await self.chat.post(self.channel, Message(text=text[:3000], blocks=blocks), key=key)
         except Exception:
             await self.db.run(lambda session: _release(session, week))
             raise
@@ -92,6 +94,3 @@ def _release(session: Session, week: str) -> None:
     if row is not None:
         session.delete(row)
 
-
-def _section(text: str) -> dict[str, object]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}

@@ -84,11 +84,11 @@ def episodes(spec: AlarmSpec, values: Mapping[int, float], start: datetime, end:
     """Every ALARM episode the rule implies over the closed periods in [start, end), from the metric's first
     datapoint on (as the evaluator: an alarm exists once its metric does); none when there is no datapoint."""
     period_ms = spec.period * 1000
-    start_ms, end_ms = _ms(start), _ms(end)
-    present = sorted(t for t in values if start_ms - period_ms * spec.evaluation_periods <= t < end_ms)
+    end_ms = _ms(end)
+    present = _present(spec, values, start, end)
     if not present:
         return []
-    first = max(start_ms, present[0])
+    first = max(_ms(start), present[0])
     last = end_ms - end_ms % period_ms - period_ms  # the newest bucket that has closed
     found: list[Episode] = []
     opened: datetime | None = None
@@ -103,6 +103,20 @@ def episodes(spec: AlarmSpec, values: Mapping[int, float], start: datetime, end:
     return found
 
 
+def _present(spec: AlarmSpec, values: Mapping[int, float], start: datetime, end: datetime) -> list[int]:
+    """Bucket starts with a datapoint the replay can see: [start - one evaluation window, end), sorted."""
+    lo = _ms(start) - spec.period * 1000 * spec.evaluation_periods
+    return sorted(t for t in values if lo <= t < _ms(end))
+
+
+def evaluated_from(spec: AlarmSpec, values: Mapping[int, float], start: datetime, end: datetime) -> datetime:
+    """Where the replay starts: `start`, or the metric's first datapoint when it came later (a short local run)."""
+    present = _present(spec, values, start, end)
+    if not present or present[0] <= _ms(start):
+        return start
+    return datetime.fromtimestamp(present[0] / 1000, UTC)
+
+
 def _peak(spec: AlarmSpec, values: Mapping[int, float], keys: list[int], opened: datetime,
           closed: datetime) -> float | None:
     """The most extreme datapoint from the window that raised the alarm to the one that cleared it."""
@@ -114,7 +128,7 @@ def _peak(spec: AlarmSpec, values: Mapping[int, float], keys: list[int], opened:
 
 
 def pages_per_week(found: Sequence[Episode], start: datetime, end: datetime) -> float:
-    """Episodes (each one a page) per 7 days of history."""
+    """Episodes (each one a page) per 7 days of the replayed span."""
     weeks = (end - start) / timedelta(days=7)
     return round(len(found) / weeks, 2) if weeks > 0 else 0.0
 
@@ -143,7 +157,7 @@ def backtest(spec: AlarmSpec, values: Mapping[int, float], start: datetime, end:
     """`{"episodes": [...], "pages_per_week": n}` plus, with incidents, each one's verdict and their counts."""
     found = episodes(spec, values, start, end)
     result: dict[str, Any] = {"episodes": [e.as_dict() for e in found],
-                              "pages_per_week": pages_per_week(found, start, end)}
+                              "pages_per_week": pages_per_week(found, evaluated_from(spec, values, start, end), end)}
     if incidents:
         verdicts = judge(spec, found, incidents)
         result["incidents"] = verdicts

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, NoReturn, Protocol
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 
-from bot.adapters.metric_sources import metric_source_from_settings
+from bot.adapters.metric_sources import metric_history_from_settings
 from bot.cli.app import app
 from bot.cli.deploy import alarms_app
 from bot.errors import ConfigError, MetricsUnavailable
-from bot.health.ports import MetricQuery, Series
+from bot.health.ports import MetricQuery
 from bot.incidents.models import Incident, utcnow
 from bot.incidents.outcomes import outcomes_of
 from bot.incidents.quality import quality_report, report_text
@@ -42,15 +42,6 @@ from pipeline.backtest import (
 
 Days = Annotated[float, typer.Option("--days", min=0.01, help="How much history to replay (days).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-class HistorySource(Protocol):
-    """A metrics store that can answer a long span (`bot/adapters/*_metrics.py`)."""
-
-    async def history(self, queries: Sequence[MetricQuery], *, start: datetime,
-                      end: datetime) -> dict[str, Series] | Any: ...
-
-    async def latest(self) -> datetime | None: ...
 
 
 @alarms_app.command("backtest")
@@ -188,10 +179,10 @@ def _chosen(settings: Settings, alarm: str | None) -> list[AlarmSpec]:
 def _history(settings: Settings, specs: Sequence[AlarmSpec],
              days: float) -> tuple[dict[str, dict[int, float]], datetime, datetime]:
     """Each alarm's `{period start ms: statistic}` over the last `days` (a local run: up to its newest minute)."""
-    source: HistorySource = metric_source_from_settings(settings)  # type: ignore[assignment]
+    source = metric_history_from_settings(settings)
     queries = [MetricQuery(spec.name, spec.metric, spec.statistic, spec.period) for spec in specs]
 
-    async def read() -> tuple[Any, datetime, datetime]:
+    async def read() -> tuple[Mapping[str, Any], datetime, datetime]:
         end = await source.latest() or utcnow().replace(second=0, microsecond=0)
         start = end - timedelta(days=days)
         # The first evaluations look back a whole window: fetch that much before `start` too.

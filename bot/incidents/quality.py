@@ -155,7 +155,7 @@ def report_text(report: QualityReport) -> str:
         lines.append(f"Declared by hand: {report.declared['incidents']} ({report.declared['missed']} classified "
                      "missed by the alarms).")
     lines.append("_Classify pages with `/incident outcome <actionable|false-positive|duplicate|missed> [id]`._")
-    return "\n".join(lines)
+    return "\n\n".join(lines)  # one paragraph per alarm: long reports split between alarms into Slack sections
 
 
 def _span(spread: dict[str, float | None]) -> str:

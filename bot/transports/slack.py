@@ -39,7 +39,7 @@ from bot.errors import BadInput, MetricsUnavailable, QueryError
 from bot.health.ports import MetricSource
 from bot.health.verdict import assess, health_text
 from bot.incidents import service
-from bot.incidents.messages import OUTCOME_ACTION_PREFIX, channel_link, mention
+from bot.incidents.messages import MAX_BLOCKS, OUTCOME_ACTION_PREFIX, channel_link, mention, sections
 from bot.incidents.models import Incident, utcnow
 from bot.incidents.outcomes import LABELS, record_outcome
 from bot.incidents.playbook import Playbook
@@ -199,7 +199,8 @@ async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[st
         log.info("slack_incident_command", action=parsed.action, user=user)
         # ack/resolve are announced in the incident channel by the outbox; the caller gets a private confirmation.
         public = parsed.action in {"status", "declare", "outcome", "report"}
-        await _reply(respond, Message(text=text, blocks=[_section(text)]), in_channel=public)
+        blocks = sections(text)[:MAX_BLOCKS] if parsed.action == "report" else [_section(text)]
+        await _reply(respond, Message(text=text, blocks=blocks), in_channel=public)
 
 
 async def pipeline_health_command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any],

@@ -141,7 +141,8 @@ def test_cli_backtests_a_local_run_up_to_its_last_minute(monkeypatch: pytest.Mon
     assert len(rows) == len(ALARMS)
     assert [e["start"] for e in rows["orders-pipeline-DLQSpike"]["episodes"]] == [
         "2026-11-20T00:12:00Z", "2026-11-20T00:54:00Z"]
-    assert rows["orders-pipeline-DLQSpike"]["pages_per_week"] == 14.0
+    # Five hours of data: two pages in five hours is 67.2 a week (the rate of the span replayed, not of --days).
+    assert rows["orders-pipeline-DLQSpike"]["pages_per_week"] == round(2 / (300 / 10080), 2)
     assert rows["orders-pipeline-ConsumerLagHigh"] | {"setting": None} == {
         "alarm": "orders-pipeline-ConsumerLagHigh", "episodes": [], "pages_per_week": 0.0, "datapoints": 0,
         "setting": None}
