@@ -12,10 +12,12 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot.adapters.metric_sources import metric_history_from_settings
@@ -199,6 +201,9 @@ def _history(settings: Settings, specs: Sequence[AlarmSpec],
 def _past_incidents(settings: Settings, specs: Sequence[AlarmSpec], start: datetime,
                     end: datetime) -> dict[str, list[PastIncident]]:
     """Incidents each alarm opened in [start, end], with outcomes; nothing when the store holds no incidents."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        return {}  # no store yet: do not leave an empty SQLite file behind
     engine = create_engine(sync_url(settings.database_url))
     try:
         tables = set(inspect(engine).get_table_names())

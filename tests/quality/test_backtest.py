@@ -150,6 +150,7 @@ def test_cli_backtests_a_local_run_up_to_its_last_minute(monkeypatch: pytest.Mon
                 "--periods", "3", "--datapoints", "1")
     assert text.exit_code == 0, text.output
     assert "proposed threshold 100, 1 of 3: 3 episodes" in text.output
+    assert not (tmp_path / "store.db").exists()  # backtests read a store, never create one
 
 
 @pytest.mark.parametrize(("argv", "message"), [
