@@ -1,7 +1,7 @@
 """Composition root: reads settings, builds adapters, wires the FastAPI app, the Slack app and the outbox relay.
 
 The only module that imports adapters. Start-up order: upgrade the database, build the playbook and adapters,
-start the relay; shutdown stops the relay and closes the pools.
+start the relay and the weekly report schedule; shutdown stops them and closes the pools.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from bot.transports.http import install_error_handlers, router
 from bot.transports.pagerduty import router as pagerduty_router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
 from bot.web import install_web
+from bot.weekly_report import WeeklyReporter
 
 log = structlog.get_logger("incident_bot.app")
 
@@ -139,8 +140,14 @@ def create_app(
         if settings.web_open_to_loopback:
             log.warning("web_loopback_only", hint="no sign-in or API tokens configured: pages and /api answer "
                         "loopback clients only; set SLACK_CLIENT_ID or API_TOKENS to open them to others")
+        slot = settings.quality_report_slot
+        reporter = (WeeklyReporter(db, parts.chat, channel=settings.slack_alerts_channel, slot=slot, now=clock)
+                    if slot else None)
+        app.state.weekly_reporter = reporter
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop)) if run_relay else None
+        # Like the relay, a side effect: tests that drive the relay by hand call `weekly_reporter.tick()` themselves.
+        report_task = asyncio.create_task(reporter.run(stop)) if reporter and run_relay else None
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
                  slack="configured" if settings.slack_configured else "record-only",
                  pagerduty="configured" if settings.paging_configured else "not configured",
@@ -151,6 +158,8 @@ def create_app(
             stop.set()
             if relay_task:
                 await relay_task
+            if report_task:
+                await report_task
             await http.aclose()
             await db.dispose()
 

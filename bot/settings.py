@@ -33,6 +33,20 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SLOT = re.compile(r"^\s*(mon|tue|wed|thu|fri|sat|sun)[a-z]*\s+([01]?\d|2[0-3]):([0-5]\d)\s*$", re.IGNORECASE)
+
+
+def parse_weekly_slot(text: str) -> tuple[int, int, int] | None:
+    """`mon 09:00` → (weekday 0-6, hour, minute) in UTC; `off` → None; raises ValueError otherwise."""
+    if text.strip().lower() in ("off", "none", ""):
+        return None
+    match = _SLOT.match(text)
+    if not match:
+        raise ValueError(f"not a weekly time (use e.g. 'mon 09:00' in UTC, or 'off'): {text!r}")
+    return _DAYS.index(match.group(1).lower()[:3]), int(match.group(2)), int(match.group(3))
+
+
 def _data_dir(name: str) -> Path:
     """The repo's `runbooks/` or `queries/` in a checkout, the packaged copy in an installed wheel."""
     in_repo = _REPO_ROOT / name
@@ -90,6 +104,7 @@ class Settings(BaseSettings):
     local_metrics: Path = Path("metrics")
     canary_every: timedelta = timedelta(seconds=60)
     aws_region: str = "us-east-1"
+    quality_report_at: str = "mon 09:00"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -108,6 +123,12 @@ class Settings(BaseSettings):
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):
             return parse_duration(value)
+        return value
+
+    @field_validator("quality_report_at")
+    @classmethod
+    def _weekly_slot(cls, value: str) -> str:
+        parse_weekly_slot(value)
         return value
 
     @field_validator("sns_signing_cert_file")
@@ -162,6 +183,11 @@ class Settings(BaseSettings):
     def pagerduty_webhooks_configured(self) -> bool:
         """True when at least one webhook signing secret is set (`POST /pagerduty/webhook` answers 503 without)."""
         return bool(self.pagerduty_webhook_secrets)
+
+    @property
+    def quality_report_slot(self) -> tuple[int, int, int] | None:
+        """When the weekly alert-quality report is due: (weekday, hour, minute) UTC, None when `off`."""
+        return parse_weekly_slot(self.quality_report_at)
 
     @property
     def paging_configured(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,77 +91,119 @@ def evaluate_series(
 
 def _evaluate_one(spec: AlarmSpec, points: Mapping[int, Stat], first: int, last: int, *, prefix: str,
                   region: str, account: str, initial_state: str, configured_at: datetime) -> list[StateChange]:
+    values = period_values(spec, points)
+    # From the metric's own first datapoint (the alarm exists once its metric does): a breaching alarm would
+    # otherwise fire on the minutes before anything was sent at all. Evaluation runs on to the stream's end.
+    own_first = max(first, min(points))
+    changes: list[StateChange] = []
+    for transition in transitions(spec, values, own_first, last, initial_state=initial_state):
+        reason = _reason(spec, transition.window, values, transition.new_state)
+        body = _body(spec, old=transition.old_state, new=transition.new_state, reason=reason, at=transition.at,
+                     prefix=prefix, region=region, account=account, configured_at=configured_at)
+        changes.append(StateChange(alarm_name(spec, prefix), transition.old_state, transition.new_state,
+                                   transition.at, body, topic_arn(spec.severity, region=region, account=account)))
+    return changes
+
+
+def period_values(spec: AlarmSpec, points: Mapping[int, Stat]) -> dict[int, float]:
+    """Per-minute `Stat`s merged into the alarm's period-aligned buckets, reduced to its statistic."""
     period_ms = spec.period * 1000
     buckets: dict[int, Stat] = {}
     for minute, stat in points.items():
         buckets.setdefault(minute - minute % period_ms, Stat()).merge(stat)
-    values = {start: stat.statistic(spec.statistic) for start, stat in buckets.items()}
-    state, changes = initial_state, []
-    # From the metric's own first datapoint (the alarm exists once its metric does): a breaching alarm would
-    # otherwise fire on the minutes before anything was sent at all. Evaluation runs on to the stream's end.
-    own_first = max(first, min(points))
-    start = own_first - own_first % period_ms
-    while start <= last:
-        window = [start - i * period_ms for i in range(spec.evaluation_periods)]  # most recent first
-        new_state, reason = _decide(spec, window, values, state)
+    return {start: stat.statistic(spec.statistic) for start, stat in buckets.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A change into or out of ALARM: `window` holds the evaluated bucket starts, most recent first."""
+
+    at: datetime
+    old_state: str
+    new_state: str
+    window: tuple[int, ...]
+
+
+def transitions(spec: AlarmSpec, values: Mapping[int, float], first_ms: int, last_ms: int, *,
+                initial_state: str = "OK") -> Iterator[Transition]:
+    """CloudWatch's rule replayed: one evaluation per period whose bucket starts in [first_ms, last_ms], each
+    looking at the last `EvaluationPeriods` buckets of `values` (period start ms → statistic); yields the changes
+    into or out of ALARM, stamped at the end of the evaluated period. The one evaluator (alarms, backtests)."""
+    period_ms = spec.period * 1000
+    n, m, treat = spec.evaluation_periods, spec.datapoints_to_alarm, spec.treat_missing_data
+    breach = _comparator(spec)
+    state = initial_state
+    start = first_ms - first_ms % period_ms
+    offsets = [i * period_ms for i in range(n)]
+    while start <= last_ms:
+        new_state = _state_after([values.get(start - o) for o in offsets], state, m, treat, breach)
         if new_state != state and "ALARM" in (new_state, state):
-            at = _dt(start + period_ms)
-            body = _body(spec, old=state, new=new_state, reason=reason, at=at, prefix=prefix, region=region,
-                         account=account, configured_at=configured_at)
-            changes.append(StateChange(alarm_name(spec, prefix), state, new_state, at, body,
-                                       topic_arn(spec.severity, region=region, account=account)))
+            yield Transition(_dt(start + period_ms), state, new_state, tuple(start - o for o in offsets))
         state = new_state
         start += period_ms
-    return changes
+
+
+def _state_after(window: list[float | None], state: str, m: int, treat: str,
+                 breach: Callable[[float], bool]) -> str:
+    """One evaluation of M out of N with TreatMissingData; `window` has None for a missing datapoint."""
+    present = [v for v in window if v is not None]
+    if not present:
+        if treat == "ignore":
+            return state
+        if treat == "missing":
+            return "INSUFFICIENT_DATA"
+        return "ALARM" if treat == "breaching" and len(window) >= m else "OK"
+    breaching = sum(1 for v in present if breach(v))
+    if treat == "breaching":
+        breaching += len(window) - len(present)
+    return "ALARM" if breaching >= m else "OK"
+
+
+def _comparator(spec: AlarmSpec) -> Callable[[float], bool]:
+    threshold = spec.threshold
+    comparisons: dict[str, Callable[[float], bool]] = {
+        "GreaterThanThreshold": lambda v: v > threshold,
+        "GreaterThanOrEqualToThreshold": lambda v: v >= threshold,
+        "LessThanThreshold": lambda v: v < threshold,
+        "LessThanOrEqualToThreshold": lambda v: v <= threshold,
+    }
+    if spec.comparison not in comparisons:
+        raise ValueError(f"unsupported comparison {spec.comparison}")
+    return comparisons[spec.comparison]
 
 
 def breaches(spec: AlarmSpec, value: float) -> bool:
     """Whether one datapoint breaches the alarm's threshold."""
-    op, threshold = spec.comparison, spec.threshold
-    if op == "GreaterThanThreshold":
-        return value > threshold
-    if op == "GreaterThanOrEqualToThreshold":
-        return value >= threshold
-    if op == "LessThanThreshold":
-        return value < threshold
-    if op == "LessThanOrEqualToThreshold":
-        return value <= threshold
-    raise ValueError(f"unsupported comparison {op}")
+    return _comparator(spec)(value)
 
 
-def _decide(spec: AlarmSpec, window: list[int], values: Mapping[int, float], state: str) -> tuple[str, str]:
-    """The state after one evaluation and CloudWatch's reason for it."""
+def _reason(spec: AlarmSpec, window: tuple[int, ...], values: Mapping[int, float], new: str) -> str:
+    """CloudWatch's NewStateReason for the evaluation that moved the alarm to `new`."""
     present = [(t, values[t]) for t in window if t in values]
-    missing = len(window) - len(present)
     treat = spec.treat_missing_data
+    n = len(window)
     if not present:
-        if treat in ("ignore",):
-            return state, ""
         if treat == "missing":
-            return "INSUFFICIENT_DATA", (f"Insufficient Data: {len(window)} datapoint"
-                                         f"{'s were' if len(window) > 1 else ' was'} unknown.")
+            return f"Insufficient Data: {n} datapoint{'s were' if n > 1 else ' was'} unknown."
         label = "Breaching" if treat == "breaching" else "NonBreaching"
-        new = "ALARM" if treat == "breaching" and len(window) >= spec.datapoints_to_alarm else "OK"
-        plural = len(window) > 1
-        return new, (f"Threshold Crossed: no datapoints were received for {len(window)} "
-                     f"period{'s' if plural else ''} and {len(window)} missing "
-                     f"datapoint{'s were' if plural else ' was'} treated as [{label}].")
+        plural = n > 1
+        return (f"Threshold Crossed: no datapoints were received for {n} "
+                f"period{'s' if plural else ''} and {n} missing "
+                f"datapoint{'s were' if plural else ' was'} treated as [{label}].")
     breaching = sum(1 for _, v in present if breaches(spec, v))
     if treat == "breaching":
-        breaching += missing
-    new = "ALARM" if breaching >= spec.datapoints_to_alarm else "OK"
+        breaching += n - len(present)
     listed = ", ".join(f"{float(v)} ({_dt(t).strftime('%d/%m/%y %H:%M:%S')})" for t, v in present)
     words = _WORDS[spec.comparison]
-    n = len(window)
     if new == "ALARM":
         m = spec.datapoints_to_alarm
-        return new, (f"Threshold Crossed: {breaching} out of the last {n} datapoints [{listed}] was {words} the "
-                     f"threshold ({float(spec.threshold)}) (minimum {m} datapoint{'s' if m > 1 else ''} "
-                     f"for OK -> ALARM transition).")
+        return (f"Threshold Crossed: {breaching} out of the last {n} datapoints [{listed}] was {words} the "
+                f"threshold ({float(spec.threshold)}) (minimum {m} datapoint{'s' if m > 1 else ''} "
+                f"for OK -> ALARM transition).")
     ok_needed = n - spec.datapoints_to_alarm + 1
-    return new, (f"Threshold Crossed: {n - breaching} out of the last {n} datapoints [{listed}] was not {words} "
-                 f"the threshold ({float(spec.threshold)}) (minimum {ok_needed} "
-                 f"datapoint{'s' if ok_needed > 1 else ''} for ALARM -> OK transition).")
+    return (f"Threshold Crossed: {n - breaching} out of the last {n} datapoints [{listed}] was not {words} "
+            f"the threshold ({float(spec.threshold)}) (minimum {ok_needed} "
+            f"datapoint{'s' if ok_needed > 1 else ''} for ALARM -> OK transition).")
 
 
 def _body(spec: AlarmSpec, *, old: str, new: str, reason: str, at: datetime, prefix: str, region: str,

@@ -1,14 +1,15 @@
 """CloudWatch `GetMetricData` as the health `MetricSource` (`METRICS_BACKEND=cloudwatch`).
 
 One `get_metric_data` call carries every query (paginated only past 100,800 datapoints, which 15 minutes never
-reach); boto3 blocks, so it runs in a thread. Vendor errors become `MetricsUnavailable` with one line.
+reach); `history` (backtests over days) asks in slices. boto3 blocks, so it runs in a thread. Vendor errors become
+`MetricsUnavailable` with one line.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -19,6 +20,9 @@ from bot.errors import MetricsUnavailable
 from bot.health.ports import MetricQuery, Series
 
 NAMESPACE = "OrdersPipeline"
+# GetMetricData answers at most 100,800 datapoints per call; a slice of 360 periods (6 h at one minute) keeps each
+# call small whatever the number of alarms, and keeps stand-ins that scan every datapoint per period (moto) usable.
+HISTORY_SLICE_PERIODS = 360
 
 
 class CloudWatchMetricSource:
@@ -63,3 +67,43 @@ class CloudWatchMetricSource:
     async def latest(self) -> datetime | None:
         """Live metrics: judged as of now."""
         return None
+
+    async def history(self, queries: Sequence[MetricQuery], *, start: datetime,
+                      end: datetime) -> Mapping[str, Series]:
+        """Like `fetch` over a long span (backtests): metrics that `ListMetrics` does not know are skipped, and the
+        span is asked for in slices of `HISTORY_SLICE_PERIODS` periods, each request paginated."""
+        return await asyncio.to_thread(self._history, list(queries), start, end)
+
+    def _history(self, queries: list[MetricQuery], start: datetime, end: datetime) -> dict[str, Series]:
+        out: dict[str, Series] = {q.id: [] for q in queries}
+        known = self._metric_names()
+        wanted = [q for q in queries if q.metric in known]
+        for period in sorted({q.period for q in wanted}):
+            group = [q for q in wanted if q.period == period]
+            request = [{"Id": q.id, "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": self.namespace, "MetricName": q.metric, "Dimensions": []},
+                "Period": q.period, "Stat": q.statistic}} for q in group]
+            step = timedelta(seconds=period * HISTORY_SLICE_PERIODS)
+            cursor = _floor(start, period)
+            while cursor < end:
+                upto = min(end, cursor + step)
+                for key, points in self._fetch(request, cursor, upto).items():
+                    out[key].extend(points)
+                cursor = upto
+        return out
+
+    def _metric_names(self) -> set[str]:
+        names: set[str] = set()
+        try:
+            for page in self.client.get_paginator("list_metrics").paginate(Namespace=self.namespace):
+                self.calls += 1
+                names.update(m["MetricName"] for m in page.get("Metrics", []))
+        except (BotoCoreError, ClientError) as exc:
+            raise MetricsUnavailable(f"CloudWatch ListMetrics failed: {' '.join(str(exc).split())[:200]}") from None
+        return names
+
+
+def _floor(moment: datetime, period: int) -> datetime:
+    """The start of the period holding `moment` (CloudWatch aligns buckets to the period)."""
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % period, tz=UTC)

@@ -1,6 +1,6 @@
 """A run's EMF `metrics/` directory as the health `MetricSource` (`METRICS_BACKEND=local`, `LOCAL_METRICS`).
 
-Reads through `pipeline.emf`, the one reader of the metrics format. The directory is read anew on every fetch (a
+Reads through `pipeline.emf`, the one reader of the metrics format. The directory is read again when a file changed (a
 running job keeps appending); a replay's "now" is the end of its newest minute (`latest`).
 """
 
@@ -21,11 +21,17 @@ class LocalMetricSource:
 
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
+        self._cached: tuple[tuple[tuple[str, int, int], ...], MetricStream] | None = None
 
     def _load(self) -> MetricStream:
         if not self.directory.is_dir():
             raise MetricsUnavailable(f"no metrics directory {self.directory} (set LOCAL_METRICS to a run's metrics/)")
-        return MetricStream.load(self.directory)
+        # Read again only when a file changed (a running job appends): `latest` then `history` read once.
+        files = sorted(self.directory.rglob("*.jsonl"))
+        signature = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+        if self._cached is None or self._cached[0] != signature:
+            self._cached = (signature, MetricStream.load(self.directory))
+        return self._cached[1]
 
     async def fetch(self, queries: Sequence[MetricQuery], *, start: datetime,
                     end: datetime) -> Mapping[str, Series]:
@@ -33,6 +39,11 @@ class LocalMetricSource:
         stream = await asyncio.to_thread(self._load)
         return {q.id: stream.series(q.metric, start=start, end=end, period=q.period, statistic=q.statistic)
                 for q in queries}
+
+    async def history(self, queries: Sequence[MetricQuery], *, start: datetime,
+                      end: datetime) -> Mapping[str, Series]:
+        """Backtests read the same way: one pass over the directory answers any span."""
+        return await self.fetch(queries, start=start, end=end)
 
     async def latest(self) -> datetime | None:
         """The end of the newest minute with data: a finished replay is judged as of its last minute."""

@@ -10,6 +10,7 @@ from bot.cli import (  # noqa: F401 - importing registers the commands
     pagerduty,
     pipeline,
     pipeline_checks,
+    quality,
     queries,
     serve,
 )

@@ -34,3 +34,15 @@ class MetricSource(Protocol):
 
     async def latest(self) -> datetime | None:
         """The end of the newest data when the store is a finished replay (local runs); None for a live store."""
+
+
+class MetricHistory(Protocol):
+    """A store that also answers long spans (backtests over days): `history` is `fetch` without the one-round-trip
+    promise (CloudWatch asks in slices)."""
+
+    async def history(self, queries: Sequence[MetricQuery], *, start: datetime,
+                      end: datetime) -> Mapping[str, Series]:
+        """Every query's `[(period start, value)]` in [start, end), oldest first; raises `MetricsUnavailable`."""
+
+    async def latest(self) -> datetime | None:
+        """As `MetricSource.latest`."""

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.alarms.models import alarm_body, alarm_from_body
 from bot.clock import Clock, wall_clock
-from bot.incidents import intake, pagerduty_events, repository, service
+from bot.incidents import intake, outcomes, pagerduty_events, quality, repository, service
 from bot.incidents.intake import Receipt
 from bot.incidents.models import Incident, IncidentStatus
 from bot.incidents.pagerduty_events import PagerDutyReceipt, WebhookEvent
@@ -94,6 +94,21 @@ class IncidentCommands:
     async def resolve(self, *, incident_id: int | None, channel_id: str | None, by: str | None) -> Transition:
         """Resolve incident `incident_id`, else the one of `channel_id` (idempotent)."""
         return await self._transition(IncidentStatus.RESOLVED, incident_id, channel_id, by)
+
+    async def classify(self, *, incident_id: int | None, channel_id: str | None, kind: str,
+                       by: str | None) -> Incident:
+        """Record how incident `incident_id` (else the one of `channel_id`) turned out; raises BadInput for an
+        unknown incident or outcome kind."""
+        def work(session: Session) -> Incident:
+            incident = service.find(session=session, incident_id=incident_id, channel_id=channel_id)
+            return outcomes.record_outcome(session, incident.id, kind, by, self.clock())
+
+        return await self._db.run(work)
+
+    async def quality_report(self, *, window: timedelta) -> quality.QualityReport:
+        """Pages, outcomes, MTTA and MTTR per alarm over the last `window` (read from the incident store)."""
+        until = self.clock()
+        return await self._db.run(lambda session: quality.quality_report(session, since=until - window, until=until))
 
     async def declare(self, *, title: str, by: str | None) -> Incident:
         """Open an incident by hand: a channel, the declarer and responders invited, no page."""

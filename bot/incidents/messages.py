@@ -34,6 +34,9 @@ _EMOJI = {
     "LOW": ":information_source:",
 }
 
+OUTCOME_ACTION_PREFIX = "incident_outcome_"  # + the outcome kind, e.g. incident_outcome_false-positive
+OUTCOME_BUTTONS = (("Actionable", "actionable"), ("False positive", "false-positive"), ("Duplicate", "duplicate"),
+                   ("Missed (found late)", "missed"))
 
 def incident_buttons(incident_id: int, *, dlq: bool = True) -> Block:
     """Acknowledge / Resolve / Run DLQ breakdown, handled by the Slack interactivity listener."""
@@ -45,6 +48,13 @@ def incident_buttons(incident_id: int, *, dlq: bool = True) -> Block:
     if dlq:
         elements.append(button("Run DLQ breakdown", "incident_dlq_breakdown", value))
     return actions(f"incident-{incident_id}", elements)
+
+
+def outcome_buttons(incident_id: int) -> Block:
+    """How did this page turn out? One button per outcome, handled by the Slack interactivity listener."""
+    value = str(incident_id)
+    return actions(f"incident-outcome-{incident_id}",
+                   [button(label, f"{OUTCOME_ACTION_PREFIX}{kind}", value) for label, kind in OUTCOME_BUTTONS])
 
 
 def mention(users: Sequence[str]) -> str:
@@ -170,7 +180,8 @@ def resolved(incident: Incident, *, minutes: float, by: str | None, where: str |
     if alarm_still_firing:
         text += (f" Note: the alarm {md.code(alarm_still_firing)} is still in ALARM; when it returns to OK that is"
                  " only noted on the timeline. If it fires again later, a new incident opens.")
-    return Message(text=text, blocks=[section(text)])
+    return Message(text=text, blocks=[section(text), context("How did this page turn out?"),
+                                      outcome_buttons(incident.id)])
 
 
 def reopened(incident: Incident, event: AlarmEvent) -> Message:

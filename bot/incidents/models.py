@@ -1,4 +1,5 @@
-"""SQLAlchemy tables: incidents, their timeline, SNS deliveries and PagerDuty webhook events seen, the outbox.
+"""SQLAlchemy tables: incidents, their timeline, SNS deliveries and PagerDuty webhook events seen, the outbox,
+page outcomes and the weekly report claims.
 
 Schema changes go through an Alembic revision in `bot/migrations/versions/` (the app upgrades at start).
 """
@@ -183,3 +184,24 @@ class IncidentReview(Base):
     owner: Mapped[str] = mapped_column(String(200), default="")
     updated_by: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime]
+
+
+class Outcome(Base):
+    """How a page turned out (actionable, false-positive, duplicate, missed): the latest classification wins."""
+
+    __tablename__ = "incident_outcomes"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    by: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class WeeklyReportClaim(Base):
+    """One row per ISO week whose quality report was posted: the primary key is what lets only one replica post."""
+
+    __tablename__ = "weekly_report_claims"
+
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)  # e.g. 2026-W49
+    claimed_at: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(String(128))

@@ -1,5 +1,5 @@
-"""The post-incident context, filled from the timeline (transitions, page, acknowledgement, MTTA/MTTR, queries)
-and from the review people wrote (summary, root cause, impact, prevention, owner)."""
+"""The post-incident context, filled from the timeline (transitions, page, acknowledgement, MTTA/MTTR, queries,
+how the page turned out) and from the review people wrote (summary, root cause, impact, prevention, owner)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.incidents.models import Incident, IncidentReview, TimelineEntry
+from bot.incidents.outcomes import LABELS
 
 
 def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry],
@@ -18,6 +19,7 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry],
     # The first acknowledgement counts, even when it was later withdrawn (unacknowledged, reopened).
     first_ack = next((e for e in timeline if e.kind == "acknowledged"), None)
     acknowledged_at = first_ack.at if first_ack else incident.acknowledged_at
+    classified = next((e for e in reversed(timeline) if e.kind == "outcome"), None)
     return {
         "incident": {
             "id": incident.id,
@@ -51,6 +53,7 @@ def postmortem_context(incident: Incident, timeline: Sequence[TimelineEntry],
         "impact": (review.impact or None) if review else None,
         "owner": (review.owner or None) if review else None,
         "review": {"by": review.updated_by, "at": _iso(review.updated_at)} if review else None,
+        "outcome": _outcome(classified),
     }
 
 
@@ -59,6 +62,13 @@ def _resolved_how(data: dict[str, Any]) -> str:
     if source == "pagerduty":
         return f"in PagerDuty by {by}" if by else "in PagerDuty"
     return f"by {by}" if by else "alarm back to OK"
+
+
+def _outcome(entry: TimelineEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    kind = str(entry.data.get("outcome") or "")
+    return {"kind": kind, "label": LABELS.get(kind, kind), "by": entry.data.get("by"), "at": _iso(entry.at)}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -51,6 +51,7 @@ _POSTMORTEM_DEFAULTS: dict[str, Any] = {
     "transitions": [],
     "queries": [],
     "summary": None,
+    "outcome": None,
     "root_cause": None,
     "prevention": None,
     "impact": None,

@@ -170,6 +170,7 @@ def sample_postmortems() -> list[tuple[str, dict[str, Any]]]:
         ],
         "queries": [{"name": "dlq-spike-cause", "headline": "parse_error 8,000 (80%)"}],
         "summary": "A source schema change sent 80 % of orders to the DLQ for 20 minutes; rolled back.",
+        "outcome": {"kind": "actionable", "label": "actionable", "by": "U00ALICE01", "at": "2025-01-13T11:00:00Z"},
         "root_cause": "Source renamed customer_id to cust_id without notice.",
         "owner": "@alice",
         "review": {"by": "U00ALICE01", "at": "2025-01-14T09:00:00Z"},

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -39,10 +40,12 @@ from bot.errors import BadInput, MetricsUnavailable, QueryError
 from bot.health.ports import MetricSource
 from bot.health.verdict import assess, health_text
 from bot.incidents.commands import IncidentCommands
-from bot.incidents.messages import channel_link, mention
+from bot.incidents.messages import OUTCOME_ACTION_PREFIX, channel_link, mention
+from bot.incidents.outcomes import LABELS
 from bot.incidents.ports import LogSearch, Message, QueryResult
+from bot.incidents.quality import report_text
 from bot.presentation import mrkdwn as md
-from bot.presentation.blocks import fit_message, section
+from bot.presentation.blocks import BLOCKS_MAX, fit_message, section, sections
 from bot.queries.catalog import QueryCatalog
 from bot.queries.render import result_message
 from bot.settings import Settings
@@ -140,6 +143,7 @@ def build_slack_app(settings: Settings) -> AsyncApp:
     bolt.action("incident_acknowledge")(acknowledge_button)
     bolt.action("incident_resolve")(resolve_button)
     bolt.action("incident_dlq_breakdown")(dlq_breakdown_button)
+    bolt.action(re.compile(f"^{OUTCOME_ACTION_PREFIX}"))(outcome_button)
     bolt.error(on_error)
     return bolt
 
@@ -191,8 +195,9 @@ async def incident_command(ack: AsyncAck, body: dict[str, Any], command: dict[st
         text = await _run_incident_command(_deps(context), parsed, user=user, channel=channel)
         log.info("slack_incident_command", action=parsed.action, user=user)
         # ack/resolve are announced in the incident channel by the outbox; the caller gets a private confirmation.
-        public = parsed.action in {"status", "declare"}
-        await _reply(respond, Message(text=text, blocks=[section(text)]), in_channel=public)
+        public = parsed.action in {"status", "declare", "outcome", "report"}
+        blocks = sections(text)[:BLOCKS_MAX] if parsed.action == "report" else [section(text)]
+        await _reply(respond, Message(text=text, blocks=blocks), in_channel=public)
 
 
 async def pipeline_health_command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any],
@@ -222,6 +227,10 @@ async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, use
         if status.incident is None:
             return overview_text(status.unresolved, now=deps.clock())
         return status_text(status.incident, now=deps.clock())
+    if parsed.action == "outcome":
+        return await _classify(deps, parsed.outcome, incident_id=parsed.incident_id, channel=channel, user=user)
+    if parsed.action == "report":
+        return report_text(await commands.quality_report(window=parsed.window or timedelta(days=7)))
     return await _transition(deps, parsed.action, incident_id=parsed.incident_id, channel=channel, user=user)
 
 
@@ -235,6 +244,26 @@ async def _transition(deps: SlackDeps, action: str, *, incident_id: int | None, 
     if not transition.changed:
         return f"Incident #{incident.id} {md.bold(incident.title)} was already {done}."
     return f":white_check_mark: Incident #{incident.id} {md.bold(incident.title)} {done} by {_who(user)}."
+
+
+async def _classify(deps: SlackDeps, kind: str, *, incident_id: int | None, channel: str | None,
+                    user: str | None) -> str:
+    """Record how the page turned out (`/incident outcome`, the outcome buttons): one command for both."""
+    incident = await deps.commands.classify(incident_id=incident_id, channel_id=channel, kind=kind, by=user)
+    return (f":label: Incident #{incident.id} {md.bold(incident.title)} classified *{LABELS[kind]}* "
+            f"by {_who(user)}.")
+
+
+async def outcome_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                         context: AsyncBoltContext) -> None:
+    """Actionable / False positive / Duplicate / Missed on the resolved message: the kind is in the action id."""
+    await ack()
+    async with _after_ack(body, context):
+        user = (body.get("user") or {}).get("id")
+        kind = str(action.get("action_id") or "").removeprefix(OUTCOME_ACTION_PREFIX)
+        text = await _classify(_deps(context), kind, incident_id=_button_incident(action), channel=None, user=user)
+        log.info("slack_button_pressed", action=action.get("action_id"), user=user)
+        await _reply(respond, Message(text=text, blocks=[section(text)]))
 
 
 async def acknowledge_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],

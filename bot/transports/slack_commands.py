@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.errors import BadInput
 from bot.incidents.messages import channel_link, mention
 from bot.incidents.models import Incident
+from bot.incidents.outcomes import KINDS, parse_kind
 from bot.presentation import mrkdwn as md
 from bot.presentation.mrkdwn import link
 
@@ -23,7 +24,8 @@ USAGE = {
     "/trace": "/trace ORD-12345 [window]",
     "/dlq-breakdown": "/dlq-breakdown [window]",
     "/slow-operators": "/slow-operators [window]",
-    "/incident": "/incident status|ack|resolve [id] · /incident declare <title>",
+    "/incident": ("/incident status|ack|resolve [id] · /incident declare <title> · "
+                  "/incident outcome actionable|false-positive|duplicate|missed [id] · /incident report [window]"),
     "/pipeline-health": "/pipeline-health",
 }
 WINDOW_HELP = "a window is a number and a unit: 30m, 2h, 1d (at most 30d)"
@@ -31,7 +33,8 @@ MAX_WINDOW = timedelta(days=30)
 _WINDOW = re.compile(r"(\d{1,5})([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ID = re.compile(r"#?(\d{1,12})")
-SUBCOMMANDS = ("status", "ack", "resolve", "declare")
+SUBCOMMANDS = ("status", "ack", "resolve", "declare", "outcome", "report")
+REPORT_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +49,11 @@ class QueryCommand:
 class IncidentCommand:
     """`/incident <action>`: `incident_id` None means the incident of the channel it was typed in."""
 
-    action: str  # status | ack | resolve | declare
+    action: str  # status | ack | resolve | declare | outcome | report
     incident_id: int | None = None
     title: str = ""
+    outcome: str = ""  # outcome: one of bot.incidents.outcomes.KINDS
+    window: timedelta | None = None  # report: how far back
 
 
 def usage(command: str) -> str:
@@ -104,6 +109,19 @@ def parse_incident(text: str) -> IncidentCommand:
         if not rest:
             raise BadInput("an incident needs a title: /incident declare <title>")
         return IncidentCommand(action, title=" ".join(rest))
+    if action == "report":
+        if len(rest) > 1:
+            raise BadInput("/incident report takes at most a window, e.g. 7d")
+        return IncidentCommand(action, window=parse_window(rest[0]) if rest else REPORT_WINDOW)
+    if action == "outcome":
+        if not rest:
+            raise BadInput(f"say how the page turned out: one of {', '.join(KINDS)}")
+        kind = parse_kind(rest[0])
+        return replace(_with_id(action, rest[1:]), outcome=kind)
+    return _with_id(action, rest)
+
+
+def _with_id(action: str, rest: list[str]) -> IncidentCommand:
     if len(rest) > 1:
         raise BadInput(f"/incident {action} takes at most an incident id")
     if not rest:

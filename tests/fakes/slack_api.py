@@ -729,6 +729,15 @@ def _check_blocks(blocks: object) -> None:
                 raise _SlackError("invalid_blocks")
         elif kind == "markdown" and len(str(block.get("text") or "")) > MARKDOWN_BLOCK_MAX:
             raise _SlackError("invalid_blocks")
+        elif kind == "actions":
+            # At most 25 elements; action ids at most 255 characters and unique within the block; button labels
+            # at most 75 characters.
+            elements = block.get("elements") or []
+            ids = [str(e.get("action_id") or "") for e in elements if isinstance(e, dict)]
+            if not elements or len(elements) > 25 or len(set(ids)) != len(ids) or any(len(i) > 255 for i in ids):
+                raise _SlackError("invalid_blocks")
+            if any(e.get("type") == "button" and not 0 < len(_text_of(e.get("text"))) <= 75 for e in elements):
+                raise _SlackError("invalid_blocks")
 
 
 class _Server(ThreadingHTTPServer):
