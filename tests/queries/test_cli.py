@@ -92,7 +92,7 @@ def test_list(cli: CliRunner) -> None:
 
 @pytest.mark.parametrize(("args", "says"), [
     (["query", "nope"], "no query named 'nope'; known queries: dlq-breakdown"),
-    (["query", "--text", "pattern @message"], "command 'pattern' is not supported by the local engine"),
+    (["query", "--text", "unmask @message"], "command 'unmask' is not supported by the local engine"),
     (["query", "--text", "filter a ="], "expected a field, value or function"),
     (["query", "dlq-spike-cause", "--param", "min_count=abc"], "min_count must be a whole number"),
     (["query", "dlq-spike-cause", "--param", "nokey"], "--param wants key=value"),
