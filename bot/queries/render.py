@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.incidents.ports import Message, QueryResult
+from bot.queries import patterns
 from bot.queries.catalog import QueryDef
 from bot.queries.shares import triage_hints, with_shares
 from bot.queries.table import cell_text, table_lines
@@ -54,6 +55,8 @@ def result_message(
 
 def headline(query: QueryDef, result: QueryResult) -> str:
     """One line for the timeline, e.g. `dlq-breakdown: parse_error 812 (81%), duplicate 150 (15%)`."""
+    if query.shape == "patterns":
+        return patterns.headline(query, result)
     if not result.ok:
         return _cut(f"{query.name}: {result.status.lower()}: {result.message or 'no reason given'}", 300)
     if not result.rows:
@@ -87,15 +90,16 @@ def _table_blocks(
     used = 0
     while used < len(body) and len(blocks) < budget:
         chunk = [*header]
-        size = sum(len(line) + 1 for line in chunk) + 2 * len(_FENCE) + 2
-        while used < len(body) and size + len(body[used]) + 1 <= MAX_SECTION:
+        size = sum(len(_escape(line)) + 1 for line in chunk) + 2 * len(_FENCE) + 2
+        while used < len(body) and size + len(_escape(body[used])) + 1 <= MAX_SECTION:
             chunk.append(body[used])
-            size += len(body[used]) + 1
+            size += len(_escape(body[used])) + 1
             used += 1
         if len(chunk) == len(header):  # one line too wide to fit: cut it rather than loop forever
-            chunk.append(_cut(body[used], MAX_SECTION - size))
+            chunk.append(_cut(body[used], (MAX_SECTION - size) // 5))  # room for every character escaped
             used += 1
-        blocks.append(_section(_FENCE + "\n" + "\n".join(chunk) + "\n" + _FENCE))
+        # Log text is hostile and Slack reads `<...>` even in code blocks (pattern templates hold `<*>`).
+        blocks.append(_section(_FENCE + "\n" + _escape("\n".join(chunk)) + "\n" + _FENCE))
     return blocks, used
 
 
@@ -126,6 +130,10 @@ def _label_and_number(
 
 def _ellipsis(rows: Sequence[Any], shown: int) -> str:
     return " …" if len(rows) > shown else ""
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ USAGE = {
     "/trace": "/trace ORD-12345 [window]",
     "/dlq-breakdown": "/dlq-breakdown [window]",
     "/slow-operators": "/slow-operators [window]",
+    "/log-patterns": '/log-patterns [window] [filter, e.g. operator = "parse"]',
     "/incident": "/incident status|ack|resolve [id] · /incident declare <title>",
 }
 WINDOW_HELP = "a window is a number and a unit: 30m, 2h, 1d (at most 30d)"
@@ -37,6 +38,7 @@ class QueryCommand:
 
     params: dict[str, str]
     window: timedelta | None
+    condition: str | None = None  # an extra Logs Insights filter condition (checked by the query layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,14 @@ def parse_window_only(text: str) -> QueryCommand:
     if len(words) > 1:
         raise BadInput(f"expected at most a window; got {len(words)} arguments")
     return QueryCommand(params={}, window=parse_window(words[0]) if words else None)
+
+
+def parse_log_patterns(text: str) -> QueryCommand:
+    """`[window] [filter]`: a window first if the first word is one, the rest a filter condition."""
+    words = text.split(maxsplit=1)
+    if words and _WINDOW.fullmatch(words[0].lower()):
+        return QueryCommand(params={}, window=parse_window(words[0]), condition=words[1] if len(words) > 1 else None)
+    return QueryCommand(params={}, window=None, condition=text.strip() or None)
 
 
 def parse_incident(text: str) -> IncidentCommand:

@@ -26,7 +26,7 @@ def catalog() -> QueryCatalog:
 def test_catalog_has_the_runbook_queries(catalog: QueryCatalog) -> None:
     """The six names the runbooks use load with titles and default windows."""
     assert catalog.names == ["dlq-breakdown", "dlq-spike-cause", "errors-by-type", "latency-percentiles",
-                             "order-trace", "slow-operators"]
+                             "log-patterns", "order-trace", "slow-operators"]
     assert catalog.get("errors-by-type").default_window == timedelta(hours=1)
     assert catalog.get("order-trace").default_window == timedelta(hours=24)
     assert all(query.title and query.description for query in catalog)
