@@ -89,7 +89,7 @@ def _fetch(connection: duckdb.DuckDBPyConnection, translation: Translation) -> l
             connection.execute(f"CREATE TEMP TABLE {PATTERN_TABLE} ({PATTERN_COLUMNS})")
             if rows:
                 marks = ", ".join("?" * len(rows[0]))
-                connection.executemany(f"INSERT INTO {PATTERN_TABLE} VALUES ({marks})", rows)
+                connection.executemany(f"INSERT INTO {PATTERN_TABLE} VALUES ({marks})", rows)  # noqa: S608
         return connection.execute(translation.sql).fetchall()
     finally:
         connection.close()

@@ -19,8 +19,8 @@ MAX_CLUSTERS_PER_LEAF = 200
 
 # One mask for the scan: a token (run of characters between separators) holding a digit is variable: ids,
 # numbers, timestamps, IPs, durations, error codes.
-MASK_MACRO = (r"""CREATE OR REPLACE MACRO li_mask(x) AS regexp_replace(x, '[^\s,;()\[\]{}"''=]*\d[^\s,;()\[\]{}"''=]*',"""
-              r""" '<*>', 'g');""")
+MASK_MACRO = (r"""CREATE OR REPLACE MACRO li_mask(x) AS regexp_replace(x, """
+              r"""'[^\s,;()\[\]{}"''=]*\d[^\s,;()\[\]{}"''=]*', '<*>', 'g');""")
 
 _SEVERITIES = (
     ("Error", ("ERROR", "FATAL", "CRITICAL", "SEVERE", "EXCEPTION", "FAILED", "FAILURE")),

@@ -1,13 +1,10 @@
 """Generator: `ast.Query` → one DuckDB SQL statement over JSON-lines files.
 
 Each command becomes a CTE stage. Log fields are read lazily: the first reference to a field adds it to the base
-stage, written last. That stage reads only the top-level keys the query uses (`read_json` with `columns`), or,
-when the query needs the whole line (`@message`), whole objects with one multi-path extraction per line
-(`read_ndjson_objects`); both give the same values, bar the spelling of exponent-form numbers (`1e-07` and
-`1e-7`). Fields stay VARCHAR (missing or mistyped values are NULL, never an error) and are cast where an
-operator needs a type, through the `li_*` macros in `MACROS` (create them on the connection
-first). Functions live in `bot.logquery.functions`, one module per family; to support a command, add a handler
-to `_COMMANDS`. Anything absent from those tables raises UnsupportedQuery naming it and where.
+stage (`reading.base_select`), written last. Fields stay VARCHAR and are cast where an operator needs a type,
+through the `li_*` macros in `MACROS` (create them on the connection first). Functions live in
+`bot.logquery.functions`, one module per family; to support a command, add a handler to `_COMMANDS`. Anything
+absent from those tables raises UnsupportedQuery naming it and where.
 
 `pattern` splits a query in two (see `PatternPlan`): the commands before it become a scan that masks and counts
 the input lines; the miner (`bot.logquery.patterns`) runs in Python on that; the commands after it run on the
@@ -19,14 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.errors import QueryError
 from bot.logquery import ast
 from bot.logquery.functions import AGGREGATES, FUNCTIONS, Typed, sql_string
 from bot.logquery.parser import parse
 from bot.logquery.patterns import MASK_MACRO
+from bot.logquery.reading import base_select, json_path, quote_ident, timestamp_literal, window_sql
+from bot.logquery.semantics import group_numbers, is_null, literal, sort_terms
 from bot.logquery.tokens import error_at, unsupported_at
 
 DEFAULT_LIMIT = 10_000  # Logs Insights returns at most this many rows unless told fewer
@@ -104,41 +102,6 @@ def to_duckdb(
     return _Generator(parsed, source=source, start=start, end=end, limit=limit).translate()
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _json_path(name: str) -> str:
-    # Dots walk into nested objects (`context.cache_hit`); each key is quoted so any character is safe.
-    return "$." + ".".join('"' + part.replace('"', '\\"') + '"' for part in name.split("."))
-
-
-def _time_column(raw: str) -> str:
-    # `Z` timestamps (what the pipeline writes) cast directly; other offsets go through TIMESTAMPTZ.
-    return (f"CASE WHEN ends_with({raw}, 'Z') THEN TRY_CAST({raw} AS TIMESTAMP) "
-            f"ELSE CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END")
-
-
-def _top_level_keys(names: list[str]) -> dict[str, bool]:
-    """The top-level JSON keys behind field names, each with whether some name walks into it (`context.x`)."""
-    keys: dict[str, bool] = {}
-    for name in names:
-        key, dot, _ = name.partition(".")
-        keys[key] = keys.get(key, False) or bool(dot)
-    return keys
-
-
-def _projectable(keys: dict[str, bool], *, stream: bool) -> bool:
-    """Whether read_json can project these keys: its column names must be non-empty and unique ignoring case."""
-    folded = {key.lower() for key in keys}
-    return "" not in keys and len(folded) == len(keys) and not (stream and "filename" in folded)
-
-
-def _timestamp_literal(moment: datetime) -> str:
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment
-    return f"TIMESTAMP '{utc.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
-
-
 @dataclass
 class _Generator:
     query: ast.Query
@@ -184,7 +147,7 @@ class _Generator:
                 raise unsupported_at(self.query.text, command.pos, f"command {type(command).__name__}")
             handler(self, command)
         names = self.display if self.display is not None else self._default_output()
-        outputs = [f"{self.resolve(name, self.query.commands[-1].pos).sql} AS {_quote_ident(name)}"
+        outputs = [f"{self.resolve(name, self.query.commands[-1].pos).sql} AS {quote_ident(name)}"
                    for name in names]
         self.stages[0] = f"s0 AS (\n  {self._base()}\n)"  # after the outputs: they may read more fields
         order = self.order or self._default_order()
@@ -219,75 +182,11 @@ class _Generator:
                     self.previous = (self.start - shift, self.end - shift if period in _PREVIOUS else self.start)
 
     def _base(self) -> str:
-        names = [name for name in self.extracted if not name.startswith("@")]
-        keys = _top_level_keys(["timestamp", *names])
-        if "@message" in self.extracted or not _projectable(keys, stream=self._needs_filename()):
-            return self._raw_base(names)
-        return self._projected_base(names, keys)
-
-    def _projected_base(self, names: list[str], keys: dict[str, bool]) -> str:
-        # read_json parses each line once and converts only the listed top-level keys: ~1.35x less CPU than
-        # reading whole objects and extracting paths from them. VARCHAR takes any JSON value (objects come back
-        # as JSON text, JSON null as NULL), so a mistyped field is text, never an error; keys holding objects we
-        # walk into are read as JSON. `records = true` because auto-detection may otherwise read each whole line
-        # into the column when only one key is projected (`stats count() by bin(5m)` reads just the timestamp).
-        def value(name: str) -> str:
-            key, _, rest = name.partition(".")
-            if rest:
-                return f"json_extract_string({_quote_ident(key)}, {sql_string(_json_path(rest))})"
-            return f"json_extract_string({_quote_ident(key)}, '$')" if keys[key] else _quote_ident(key)
-
-        columns = [f"{_time_column(value('timestamp'))} AS t"]
-        columns += self._file_columns()
-        columns += [f"{value(name)} AS {self.extracted[name]}" for name in names]
-        types = ", ".join(f"{sql_string(key)}: '{'JSON' if nested else 'VARCHAR'}'" for key, nested in keys.items())
-        # A line that is not a JSON object must not fail the query: its columns read as NULL (no timestamp).
-        options = ", ignore_errors = true" + (", filename = true" if self._needs_filename() else "")
-        reader = (f"read_json({sql_string(self.source)}, format = 'newline_delimited', records = true, "
-                  f"columns = {{{types}}}{options})")
-        return f"SELECT {', '.join(columns)}\n  FROM {reader}{self._window()}"
-
-    def _raw_base(self, names: list[str]) -> str:
-        # Needed for @message (the whole line): one multi-path extraction parses each line once; a `->>` per
-        # field would parse it once per field.
-        paths = ", ".join(sql_string(_json_path(name)) for name in ["timestamp", *names])
-        columns = [f"{_time_column('v[1]')} AS t", "CAST(json AS VARCHAR) AS m"]
-        columns += self._file_columns()
-        columns += [f"v[{index}] AS {self.extracted[name]}" for index, name in enumerate(names, start=2)]
-        # A line that is not JSON must not fail the query: it reads as NULL and has no timestamp.
-        options = ", ignore_errors = true" + (", filename = true" if self._needs_filename() else "")
-        reader = f"read_ndjson_objects({sql_string(self.source)}{options})"
-        return (f"SELECT {', '.join(columns)}\n  FROM (SELECT *, json_extract_string(json, [{paths}]) AS v "
-                f"FROM {reader}){self._window()}")
-
-    def _needs_filename(self) -> bool:
-        return "@logStream" in self.extracted or "@log" in self.extracted
-
-    def _file_columns(self) -> list[str]:
-        # Offline, a file is a log stream and the directory holding it a log group.
-        columns = []
-        if "@logStream" in self.extracted:
-            columns.append("regexp_extract(filename, '[^/]*$') AS stream")
-        if "@log" in self.extracted:
-            columns.append("regexp_extract(filename, '([^/]*)/[^/]*$', 1) AS loggroup")
-        return columns
-
-    def _window(self) -> str:
-        conditions = []
-        if self.start is not None:
-            conditions.append(f"t >= {_timestamp_literal(self.start)}")
-        if self.end is not None:
-            conditions.append(f"t <= {_timestamp_literal(self.end)}")
-        if not conditions:
-            return ""
-        window = " AND ".join(conditions)
-        if self.previous is not None:
-            earlier, later = (_timestamp_literal(moment) for moment in self.previous)
-            window = f"({window}) OR (t >= {earlier} AND t < {later})"
-        return f"\n  WHERE {window}"
+        window = window_sql(self.start, self.end, self.previous)
+        return base_select(self.source, self.extracted, window)
 
     def _current_period(self) -> str:
-        return f"t >= {_timestamp_literal(self.start)}" if self.previous is not None and self.start else "true"
+        return f"t >= {timestamp_literal(self.start)}" if self.previous is not None and self.start else "true"
 
     def _stage(self, select: str) -> None:
         self.stages.append(f"s{len(self.stages)} AS (\n  {select}\n)")
@@ -316,7 +215,7 @@ class _Generator:
             return self.scope[name]
         head, dot, rest = name.partition(".")
         if dot and head in self.json_columns and head in self.scope:  # `j.key` after `jsonParse(...) as j`
-            return Typed(f"json_extract_string({self.scope[head].sql}, {sql_string(_json_path(rest))})", "any")
+            return Typed(f"json_extract_string({self.scope[head].sql}, {sql_string(json_path(rest))})", "any")
         if self.aggregated:
             known = ", ".join(self.scope) or "none"
             raise error_at(self.query.text, pos, f"field {name!r} is not a stats result (known: {known})")
@@ -378,12 +277,12 @@ class _Generator:
         self.scope = new_scope
         self.shown = list(new_scope)
         self.aggregated = True
-        self.order = [term for key in keys for term in _sort_terms(key, descending=False)]
+        self.order = [term for key in keys for term in sort_terms(key, descending=False)]
         self.group_order = list(self.order)
 
     def _sort(self, command: ast.Sort) -> None:
         self.order = [term for key in command.keys
-                      for term in _sort_terms(self.expr(key.expr), descending=key.descending)]
+                      for term in sort_terms(self.expr(key.expr), descending=key.descending)]
         # Ties keep a fixed order (newest first, or by group keys after stats) so dedup and limit repeat.
         if not self.aggregated and not any(term.startswith("t ") for term in self.order):
             self.order += self._default_order()
@@ -473,7 +372,7 @@ class _Generator:
     def _parse(self, command: ast.Parse) -> None:
         source = self.as_str(self.resolve(command.source.name, command.source.pos))
         pattern = sql_string(command.regex)
-        groups = _group_numbers(command.regex, command.names)
+        groups = group_numbers(command.regex, command.names)
         computed = []
         for name, group in zip(command.names, groups, strict=True):
             column = self._new_column()
@@ -491,7 +390,7 @@ class _Generator:
         if isinstance(node, ast.Field):
             return self.resolve(node.name, node.pos)
         if isinstance(node, ast.Literal):
-            return _literal(node)
+            return literal(node)
         if isinstance(node, ast.Call):
             return self._call(node, aggregate=aggregate)
         if isinstance(node, ast.Unary):
@@ -529,8 +428,8 @@ class _Generator:
         if op in ("+", "-", "*", "/", "%"):
             return Typed(f"({self.as_num(left)} {op} {self.as_num(right)})", "num")
         sql_op = "<>" if op == "!=" else op
-        if _is_null(node.left) or _is_null(node.right):
-            other = right if _is_null(node.left) else left
+        if is_null(node.left) or is_null(node.right):
+            other = right if is_null(node.left) else left
             return Typed(f"({other.sql} IS {'NOT ' if op == '!=' else ''}NULL)", "bool")
         a, b = self._comparable(left, right)
         return Typed(f"({a} {sql_op} {b})", "bool")
@@ -628,42 +527,6 @@ class _Generator:
         if value.kind == "num":
             return f"make_timestamp(CAST({value.sql} * 1000 AS BIGINT))"  # epoch milliseconds
         return f"CAST(TRY_CAST({value.sql} AS TIMESTAMPTZ) AS TIMESTAMP)"
-
-
-def _literal(node: ast.Literal) -> Typed:
-    value = node.value
-    if value is None:
-        return Typed("NULL", "any")
-    if isinstance(value, bool):
-        return Typed("true" if value else "false", "bool")
-    if isinstance(value, int | float):
-        return Typed(repr(float(value)) if isinstance(value, float) else str(value), "num")
-    return Typed(sql_string(value), "str")
-
-
-def _is_null(node: ast.Expr) -> bool:
-    return isinstance(node, ast.Literal) and node.value is None
-
-
-def _sort_terms(value: Typed, *, descending: bool) -> list[str]:
-    direction = "DESC" if descending else "ASC"
-    if value.kind in ("num", "time", "bool"):
-        return [f"{value.sql} {direction} NULLS LAST"]
-    # Logs Insights' natural sort: non-numbers before numbers, digit runs compared as numbers.
-    return [f"li_sort_class({value.sql}) {direction} NULLS LAST",
-            f"TRY_CAST({value.sql} AS DOUBLE) {direction} NULLS LAST",
-            f"li_natural({value.sql}) {direction} NULLS LAST"]
-
-
-def _group_numbers(regex: str, names: tuple[str, ...]) -> list[int]:
-    """The capture-group number of each parse field (named groups may follow unnamed ones)."""
-    import re
-
-    try:
-        index = re.compile(regex).groupindex
-    except re.error:
-        return list(range(1, len(names) + 1))
-    return [index.get(name, position) for position, name in enumerate(names, start=1)]
 
 
 _COMMANDS: dict[type, Callable[[_Generator, ast.Command], None]] = {

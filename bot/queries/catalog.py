@@ -2,7 +2,8 @@
 
 A file holds `name`, `title`, `description`, `default_window` (e.g. `1h`), optional `params` (each with a
 `pattern` or `type: int`), the query text with `{{ param }}` placeholders, optional `share`/`hints` used
-when showing the result, and `shape: patterns` for a query whose rows are `pattern` templates. Parameters are validated and quoted here, so a value never changes a query's shape.
+when showing the result, and `shape: patterns` for a query whose rows are `pattern` templates. Parameters
+are validated and quoted here, so a value never changes a query's shape.
 To add a query, drop a new YAML file in `queries/` and run `incident-bot lint`.
 """
 
