@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 WILDCARD = "<*>"
 SIMILARITY = 0.5  # share of fixed tokens two lines must share to be one template (Drain's st)
-PREFIX_TOKENS = 2  # Drain's tree depth: lines must agree on their first tokens (unless those are variable)
+# Drain's tree depth: lines must agree on their first token (unless it is variable). Drain's usual two tokens
+# split `Job alpha restarted` from `Job bravo restarted`; the similarity test keeps distinct templates apart.
+PREFIX_TOKENS = 1
 MAX_CLUSTERS_PER_LEAF = 200
 
 # One mask for the scan: a token (run of characters between separators) holding a digit is variable: ids,
