@@ -14,6 +14,7 @@ mined templates, a table named `li_patterns` the engine fills.
 # ruff: noqa: S608 - SQL is generated from the parsed AST; every literal goes through sql_string.
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -150,7 +151,7 @@ class _Generator:
         outputs = [f"{self.resolve(name, self.query.commands[-1].pos).sql} AS {quote_ident(name)}"
                    for name in names]
         self.stages[0] = f"s0 AS (\n  {self._base()}\n)"  # after the outputs: they may read more fields
-        order = self.order or self._default_order()
+        order = self._unshadowed(self.order or self._default_order(), names)
         cap = min(self.limit or DEFAULT_LIMIT, DEFAULT_LIMIT)
         first = self.pattern_stage or 0
         sql = (
@@ -164,6 +165,24 @@ class _Generator:
             scan = "WITH " + ",\n".join(self.stages[:self.pattern_stage]) + "\n" + self.pattern_scan
             plan = PatternPlan(scan, compare=self.compare, anomaly=self.anomaly)
         return Translation(sql, tuple(names), plan)
+
+    def _unshadowed(self, order: list[str], names: list[str]) -> list[str]:
+        """ORDER BY terms that still mean the stage's columns when an output is named like one of them.
+
+        SQL resolves ORDER BY names to output aliases first: `fields trim(user) as t` would otherwise sort by the
+        new `t` rather than by @timestamp. Then the keys are computed in one more stage under private names.
+        """
+        used = {word for term in order for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", term)}
+        if not used & set(names):
+            return order
+        keys, terms = [], []
+        for index, term in enumerate(order, start=1):
+            found = re.fullmatch(r"(.*?) (ASC|DESC)( NULLS LAST)?", term)
+            expression, direction = (found.group(1), term[len(found.group(1)):]) if found else (term, "")
+            keys.append(f"{expression} AS li_key{index}")
+            terms.append(f"li_key{index}{direction}")
+        self._stage(f"SELECT *, {', '.join(keys)} FROM {self._previous}")
+        return terms
 
     def _plan_comparison(self) -> None:
         """diff/anomaly also read the comparison period: widen the scan before any command is translated."""
