@@ -290,3 +290,16 @@ async def test_anomaly_flags_the_new_pattern(engine: DuckDBLogSearch, events: li
     assert TEMPLATES[2][1] in rows and rows[TEMPLATES[2][1]]["@priority"] == "HIGH"
     assert rows[TEMPLATES[2][1]]["@description"].startswith("new pattern")
     assert TEMPLATES[0][1] not in rows  # steady templates are not anomalies
+
+
+async def test_ip_kinds_if_and_split(engine: DuckDBLogSearch, current: list[dict[str, Any]]) -> None:
+    """isPrivateIP / isPublicIP / isReservedIP, `if(condition, a, b)`, and split() giving a list unnest reads."""
+    got = await run(engine, "stats sum(isPrivateIP(ip)) as private, sum(isPublicIP(ip)) as public, "
+                            "sum(isReservedIP(ip)) as reserved, sum(if(level = 'ERROR', 1, 0)) as errors")
+    addresses = [ipaddress.ip_address(line["ip"]) for line in current]
+    assert got == [{"private": sum(a.is_private for a in addresses), "public": sum(a.is_global for a in addresses),
+                    "reserved": sum(a.is_reserved for a in addresses),
+                    "errors": sum(line["level"] == "ERROR" for line in current)}]
+    got = await run(engine, "fields split(message, ' ') as words | unnest words into word "
+                            "| filter word = 'Cache' | stats count(*) as n")
+    assert got == [{"n": sum(line["message"].split(" ").count("Cache") for line in current)}]

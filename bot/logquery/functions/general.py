@@ -16,6 +16,16 @@ def _coalesce(gen: Generator, node: ast.Call) -> Typed:
     return Typed(f"coalesce({', '.join(gen.as_str(arg) for arg in args)})", "any")
 
 
+def _if(gen: Generator, node: ast.Call) -> Typed:
+    if len(node.args) != 3:
+        raise gen.error(node.pos, "if() takes a condition, a value when true and a value when false")
+    condition = gen.as_bool(gen.expr(node.args[0]))
+    then, otherwise = gen.expr(node.args[1]), gen.expr(node.args[2])
+    if then.kind == otherwise.kind:
+        return Typed(f"(CASE WHEN {condition} THEN {then.sql} ELSE {otherwise.sql} END)", then.kind)
+    return Typed(f"(CASE WHEN {condition} THEN {gen.as_str(then)} ELSE {gen.as_str(otherwise)} END)", "any")
+
+
 def _to_number(gen: Generator, node: ast.Call) -> Typed:
     (arg,) = gen.args(node, 1)
     return Typed(gen.as_num(arg), "num")
@@ -40,6 +50,7 @@ def _json_stringify(gen: Generator, node: ast.Call) -> Typed:
 FUNCTIONS: dict[str, Translator] = {
     "ispresent": _ispresent,
     "coalesce": _coalesce,
+    "if": _if,
     "tonumber": _to_number,
     "todouble": _to_number,
     "toint": _to_integer,

@@ -41,8 +41,19 @@ def _in_subnet(version: int | None) -> Callable[[str | None, str | None], bool]:
     return check
 
 
+def _kind(test: str) -> Callable[[str | None], bool]:
+    # Python's registries: is_private (RFC 1918, ULA...), is_global (publicly routable), is_reserved (IETF).
+    def check(text: str | None) -> bool:
+        address = _address(text)
+        return address is not None and bool(getattr(address, test))
+    return check
+
+
 # name -> (Python function, number of VARCHAR arguments); each returns BOOLEAN.
 IP_UDFS: dict[str, tuple[Callable[..., bool], int]] = {
+    "li_ip_private": (_kind("is_private"), 1),
+    "li_ip_public": (_kind("is_global"), 1),
+    "li_ip_reserved": (_kind("is_reserved"), 1),
     "li_ip_valid": (_valid(None), 1),
     "li_ipv4_valid": (_valid(4), 1),
     "li_ipv6_valid": (_valid(6), 1),
@@ -58,4 +69,7 @@ FUNCTIONS: dict[str, Translator] = {
     "isipinsubnet": macro_call("li_ip_in_subnet", ("str", "str"), "bool"),
     "isipv4insubnet": macro_call("li_ipv4_in_subnet", ("str", "str"), "bool"),
     "isipv6insubnet": macro_call("li_ipv6_in_subnet", ("str", "str"), "bool"),
+    "isprivateip": macro_call("li_ip_private", ("str",), "bool"),
+    "ispublicip": macro_call("li_ip_public", ("str",), "bool"),
+    "isreservedip": macro_call("li_ip_reserved", ("str",), "bool"),
 }
