@@ -303,3 +303,17 @@ async def test_ip_kinds_if_and_split(engine: DuckDBLogSearch, current: list[dict
     got = await run(engine, "fields split(message, ' ') as words | unnest words into word "
                             "| filter word = 'Cache' | stats count(*) as n")
     assert got == [{"n": sum(line["message"].split(" ").count("Cache") for line in current)}]
+
+
+async def test_second_stats_over_the_first(engine: DuckDBLogSearch, current: list[dict[str, Any]]) -> None:
+    """Two `stats` commands ("Using multiple stats commands"): the second aggregates the first's rows;
+    command and keyword case does not matter."""
+    got = await run(engine, "FIELDS strlen(message) AS len | STATS sum(len) / 1024 AS kb BY bin(5m) "
+                            "| STATS max(kb) AS peak, avg(kb) AS mean, count(*) AS bins")
+    per_bin = Counter[int]()
+    for line in current:
+        per_bin[ms(line) // 300_000] += len(line["message"])
+    kb = [total / 1024 for total in per_bin.values()]
+    [row] = got
+    assert row["bins"] == len(kb) and math.isclose(row["peak"], max(kb))
+    assert math.isclose(row["mean"], statistics.fmean(kb))
