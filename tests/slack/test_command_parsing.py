@@ -10,6 +10,7 @@ from bot.errors import BadInput
 from bot.transports.slack_commands import (
     IncidentCommand,
     parse_incident,
+    parse_log_patterns,
     parse_trace,
     parse_window,
     parse_window_only,
@@ -83,3 +84,15 @@ def test_incident_refusals(text: str, reason: str) -> None:
 def test_window_text_is_shortest_exact_form() -> None:
     """Windows print as 1d, 2h, 30m or 90s."""
     assert [window_text(timedelta(seconds=s)) for s in (86400, 7200, 1800, 90)] == ["1d", "2h", "30m", "90s"]
+
+
+@pytest.mark.parametrize(("text", "window", "condition"), [
+    ("", None, None), ("2h", timedelta(hours=2), None),
+    ('30m operator = "parse"', timedelta(minutes=30), 'operator = "parse"'),
+    ('operator = "parse"', None, 'operator = "parse"'),
+])
+def test_log_patterns_takes_a_window_then_a_condition(text: str, window: timedelta | None,
+                                                      condition: str | None) -> None:
+    """`/log-patterns [window] [filter]`: a leading window is the window; the rest is the filter condition."""
+    parsed = parse_log_patterns(text)
+    assert (parsed.params, parsed.window, parsed.condition) == ({}, window, condition)
