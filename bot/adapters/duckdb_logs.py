@@ -21,8 +21,8 @@ from bot.errors import QueryError
 from bot.incidents.ports import QueryResult
 from bot.logquery import MACROS, Translation, to_duckdb
 from bot.logquery.functions import IP_UDFS
+from bot.logquery.pattern_stage import PATTERN_COLUMNS, PATTERN_TABLE
 from bot.logquery.patterns import MaskedLine, mine, table_rows
-from bot.logquery.to_duckdb import PATTERN_COLUMNS, PATTERN_TABLE
 from bot.logquery.values import format_timestamp, typed_value
 
 log = structlog.get_logger(__name__)

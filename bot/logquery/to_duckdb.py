@@ -17,65 +17,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.errors import QueryError
 from bot.logquery import ast
 from bot.logquery.functions import AGGREGATES, FUNCTIONS, Typed, sql_string
+from bot.logquery.macros import MACROS
 from bot.logquery.parser import parse
-from bot.logquery.patterns import MASK_MACRO
+from bot.logquery.pattern_stage import (
+    ANOMALY_FIELDS,
+    DIFF_FIELDS,
+    PATTERN_FIELDS,
+    PATTERN_TABLE,
+    PREVIOUS_PERIODS,
+    PatternPlan,
+)
 from bot.logquery.reading import base_select, json_path, quote_ident, timestamp_literal, window_sql
 from bot.logquery.semantics import group_numbers, is_null, literal, sort_terms
 from bot.logquery.tokens import error_at, unsupported_at
 
 DEFAULT_LIMIT = 10_000  # Logs Insights returns at most this many rows unless told fewer
-PATTERN_TABLE = "li_patterns"
-# The mined templates: one row each; columns the commands after `pattern` read.
-PATTERN_COLUMNS = ("pattern VARCHAR, sample_count BIGINT, ratio DOUBLE, severity VARCHAR, sample VARCHAR, "
-                   "diff_count BIGINT, diff_description VARCHAR, anomaly_description VARCHAR, "
-                   "anomaly_priority VARCHAR")
-
-# Logs Insights semantics that SQL lacks, as macros so the generated SQL stays readable. They are inlined by
-# DuckDB, so they cost nothing at run time.
-MACROS = r"""
-CREATE OR REPLACE MACRO li_num(x) AS
-    COALESCE(TRY_CAST(x AS DOUBLE), CASE x WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END);
-CREATE OR REPLACE MACRO li_bool(x) AS
-    CASE lower(x) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'false' THEN false WHEN '0' THEN false END;
-CREATE OR REPLACE MACRO li_sort_class(x) AS
-    CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '\d+(\.\d+)?') THEN 1 ELSE 0 END;
-CREATE OR REPLACE MACRO li_natural(x) AS array_to_string(list_transform(regexp_extract_all(x, '\d+|\D+'),
-    lambda c: CASE WHEN regexp_full_match(c, '\d+') THEN lpad(c, 24, '0') ELSE c END), '');
-CREATE OR REPLACE MACRO li_base64(x) AS to_base64(encode(x));
-CREATE OR REPLACE MACRO li_unbase64(x) AS decode(from_base64(x));
-""" + MASK_MACRO
 
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SPECIAL_FIELDS = {"@timestamp": ("t", "time"), "@message": ("m", "str"), "@logStream": ("stream", "str"),
                    "@log": ("loggroup", "str")}
 _OFFLINE_FIELDS = {"@ingestionTime": "local files have no ingestion time",
                    "@ptr": "local events have no CloudWatch pointer"}
-_PATTERN_FIELDS = {"@pattern": Typed("pattern", "str"), "@sampleCount": Typed("sample_count", "num"),
-                   "@ratio": Typed("ratio", "num"), "@severityLabel": Typed("severity", "str"),
-                   "@logSample": Typed("sample", "str")}
-_DIFF_FIELDS = {"@diffEventCount": Typed("diff_count", "num"),
-                "@differenceDescription": Typed("diff_description", "str")}
-_ANOMALY_FIELDS = {"@description": Typed("anomaly_description", "str"),
-                   "@priority": Typed("anomaly_priority", "str")}
-_PREVIOUS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
-
-
-@dataclass(frozen=True, slots=True)
-class PatternPlan:
-    """How to run a query with `pattern`: the scan feeding the miner, and the comparison it asks for.
-
-    `scan_sql` returns one row per distinct masked line: `k` (masked text), `n` (events in the query period),
-    `n_prev` (events in the comparison period), `sample` (one raw line) and `level` (the events' level field).
-    """
-
-    scan_sql: str
-    compare: bool  # diff or anomaly: count the comparison period too
-    anomaly: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +164,9 @@ class _Generator:
                 self.compare = True
                 if self.start is not None and self.end is not None and self.previous is None:
                     period = command.period if isinstance(command, ast.Diff) else "previous"
-                    shift = _PREVIOUS.get(period, self.end - self.start)
-                    self.previous = (self.start - shift, self.end - shift if period in _PREVIOUS else self.start)
+                    shift = PREVIOUS_PERIODS.get(period, self.end - self.start)
+                    later = self.end - shift if period in PREVIOUS_PERIODS else self.start
+                    self.previous = (self.start - shift, later)
 
     def _base(self) -> str:
         window = window_sql(self.start, self.end, self.previous)
@@ -352,20 +320,20 @@ class _Generator:
         )
         self.pattern_stage = len(self.stages)
         self._stage(f"SELECT * FROM {PATTERN_TABLE}")
-        self.scope = dict(_PATTERN_FIELDS)
+        self.scope = dict(PATTERN_FIELDS)
         self.shown = ["@pattern", "@ratio", "@sampleCount", "@severityLabel"]
         self.aggregated = True
         self.order = ["sample_count DESC", "pattern ASC"]  # most frequent first, as CloudWatch sorts patterns
         self.group_order = ["pattern ASC"]
 
     def _diff(self, command: ast.Diff) -> None:
-        self.scope.update(_DIFF_FIELDS)
-        self.shown += [name for name in _DIFF_FIELDS if name not in self.shown]
+        self.scope.update(DIFF_FIELDS)
+        self.shown += [name for name in DIFF_FIELDS if name not in self.shown]
 
     def _anomaly(self, command: ast.Anomaly) -> None:
         self.anomaly = True
-        self.scope.update(_ANOMALY_FIELDS)
-        self.shown += [name for name in _ANOMALY_FIELDS if name not in self.shown]
+        self.scope.update(ANOMALY_FIELDS)
+        self.shown += [name for name in ANOMALY_FIELDS if name not in self.shown]
         self._stage(f"SELECT * FROM {self._previous} WHERE anomaly_description IS NOT NULL")
 
     def _filter_index(self, command: ast.FilterIndex) -> None:
@@ -565,5 +533,4 @@ _COMMANDS: dict[type, Callable[[_Generator, ast.Command], None]] = {
     ast.Unnest: _Generator._unnest,  # type: ignore[dict-item]
 }
 
-__all__ = ["DEFAULT_LIMIT", "MACROS", "PATTERN_COLUMNS", "PATTERN_TABLE", "PatternPlan", "QueryError", "Translation",
-           "to_duckdb"]
+__all__ = ["DEFAULT_LIMIT", "MACROS", "PatternPlan", "QueryError", "Translation", "to_duckdb"]
