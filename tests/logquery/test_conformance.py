@@ -15,6 +15,7 @@ import math
 import statistics
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -317,3 +318,18 @@ async def test_second_stats_over_the_first(engine: DuckDBLogSearch, current: lis
     [row] = got
     assert row["bins"] == len(kb) and math.isclose(row["peak"], max(kb))
     assert math.isclose(row["mean"], statistics.fmean(kb))
+
+
+async def test_pattern_analysis_page_example(tmp_path: Path) -> None:
+    """The "Pattern analysis" page's example: three `Calling DynamoDB` events are one pattern,
+    `<*> <*> [INFO] Calling DynamoDB to store for resource id <*>`, with dynamic tokens shown as `<*>`."""
+    import json
+
+    lines = [f"2023-01-01 19:00:0{i} [INFO] Calling DynamoDB to store for resource id {rid}"
+             for i, rid in ((1, "12342342k124-12345"), (2, "324892398123-12345"), (3, "3ff231242342-12345"))]
+    (tmp_path / "app.jsonl").write_text("".join(
+        json.dumps({"timestamp": f"2025-03-04T11:0{i}:00.000Z", "message": line}) + "\n"
+        for i, line in enumerate(lines)))
+    got = await run(DuckDBLogSearch(str(tmp_path / "*.jsonl")), "pattern message")
+    assert got == [{"@pattern": "<*> <*> [INFO] Calling DynamoDB to store for resource id <*>", "@ratio": 1,
+                    "@sampleCount": 3, "@severityLabel": "Info"}]
