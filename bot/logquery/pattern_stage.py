@@ -3,8 +3,9 @@ the plan the engine follows (scan, mine, then the rest of the query over the tem
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.logquery.functions import Typed
 
@@ -20,7 +21,7 @@ DIFF_FIELDS = {"@diffEventCount": Typed("diff_count", "num"),
                "@differenceDescription": Typed("diff_description", "str")}
 ANOMALY_FIELDS = {"@description": Typed("anomaly_description", "str"),
                   "@priority": Typed("anomaly_priority", "str")}
-PREVIOUS_PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
+_SHIFTS = {"day": timedelta(days=1), "week": timedelta(days=7)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +35,18 @@ class PatternPlan:
     scan_sql: str
     compare: bool  # diff or anomaly: count the comparison period too
     anomaly: bool
+
+
+def comparison_period(period: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """[from, to) that `diff` compares [start, end] with: just before it, or the same span a day, a week or a
+    calendar month earlier ("the same time the preceding month")."""
+    if period == "month":
+        return _month_earlier(start), _month_earlier(end)
+    if period in _SHIFTS:
+        return start - _SHIFTS[period], end - _SHIFTS[period]
+    return start - (end - start), start
+
+
+def _month_earlier(moment: datetime) -> datetime:
+    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))

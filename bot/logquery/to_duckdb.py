@@ -29,8 +29,8 @@ from bot.logquery.pattern_stage import (
     DIFF_FIELDS,
     PATTERN_FIELDS,
     PATTERN_TABLE,
-    PREVIOUS_PERIODS,
     PatternPlan,
+    comparison_period,
 )
 from bot.logquery.reading import base_select, json_path, quote_ident, timestamp_literal, window_sql
 from bot.logquery.semantics import group_numbers, is_null, literal, sort_terms
@@ -164,9 +164,7 @@ class _Generator:
                 self.compare = True
                 if self.start is not None and self.end is not None and self.previous is None:
                     period = command.period if isinstance(command, ast.Diff) else "previous"
-                    shift = PREVIOUS_PERIODS.get(period, self.end - self.start)
-                    later = self.end - shift if period in PREVIOUS_PERIODS else self.start
-                    self.previous = (self.start - shift, later)
+                    self.previous = comparison_period(period, self.start, self.end)
 
     def _base(self) -> str:
         window = window_sql(self.start, self.end, self.previous)

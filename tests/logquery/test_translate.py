@@ -121,3 +121,20 @@ def test_parser_builds_the_guide_query() -> None:
     assert [type(c).__name__ for c in query.commands] == ["Fields", "Filter", "Stats", "Filter"]
     stats = query.commands[2]
     assert [p.name for p in stats.by] == ["bin(5m)", "error_type"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("modifier", "earlier", "later"), [
+    ("", "2025-03-31 09:00:00", "2025-03-31 10:00:00"),
+    ("previousDay", "2025-03-30 10:00:00", "2025-03-30 11:00:00"),
+    ("previousWeek", "2025-03-24 10:00:00", "2025-03-24 11:00:00"),
+    ("previousMonth", "2025-02-28 10:00:00", "2025-02-28 11:00:00"),
+])
+def test_diff_reads_its_comparison_period(modifier: str, earlier: str, later: str) -> None:
+    """`diff` compares with the period just before, of equal length, or the same time a day, a week or a
+    (calendar) month earlier: the scan reads that period too."""
+    from datetime import UTC, datetime
+
+    translation = to_duckdb(f"pattern message | diff {modifier}", source="logs/*.jsonl",
+                            start=datetime(2025, 3, 31, 10, tzinfo=UTC), end=datetime(2025, 3, 31, 11, tzinfo=UTC))
+    assert translation.pattern is not None and translation.pattern.compare
+    assert f"t >= TIMESTAMP '{earlier}.000000' AND t < TIMESTAMP '{later}.000000'" in translation.pattern.scan_sql
