@@ -18,7 +18,12 @@ from pipeline.orders import RecordError, parse_event_time, parse_order, validate
 
 
 def write_schema_change_logs(directory: Path, *, end: datetime, orders: int = 3000) -> int:
-    """Write the logs to `directory/pipeline.jsonl`; returns how many parse errors the schema change caused."""
+    """Write the logs to `directory/pipeline.jsonl`; returns how many parse errors the schema change caused.
+
+    The run ends half a minute before `end`: the generator jitters event times by ±2 s, and a query window
+    ending at `end` must hold every line.
+    """
+    end -= timedelta(seconds=30)
     source = directory / "orders.in"
     result = generate_orders(source, orders=orders, minutes=120, start=end - timedelta(minutes=120),
                              faults=[Fault.parse("schema_change@100-119:0.5"),
