@@ -17,7 +17,7 @@ SIMILARITY = 0.5  # share of fixed tokens two lines must share to be one templat
 # Drain's tree depth: lines must agree on their first token (unless it is variable). Drain's usual two tokens
 # split `Job alpha restarted` from `Job bravo restarted`; the similarity test keeps distinct templates apart.
 PREFIX_TOKENS = 1
-MAX_CLUSTERS_PER_LEAF = 200
+MAX_CLUSTERS_PER_LEAF = 64  # bounds the work per line when many unlike lines share a length and first word
 
 # One mask for the scan: a token (run of characters between separators) holding a digit is variable: ids,
 # numbers, timestamps, IPs, durations, error codes.

@@ -333,3 +333,14 @@ async def test_pattern_analysis_page_example(tmp_path: Path) -> None:
     got = await run(DuckDBLogSearch(str(tmp_path / "*.jsonl")), "pattern message")
     assert got == [{"@pattern": "<*> <*> [INFO] Calling DynamoDB to store for resource id <*>", "@ratio": 1,
                     "@sampleCount": 3, "@severityLabel": "Info"}]
+
+
+async def test_over_time_statistics(engine: DuckDBLogSearch, current: list[dict[str, Any]]) -> None:
+    """count_over_time(*) and sum_over_time(field) by bin(): per bin, the count and the sum."""
+    got = await run(engine, "stats count_over_time(*) as n, sum_over_time(latency_ms) as s by bin(30m) as b "
+                            "| sort b asc")
+    bins: dict[int, list[float]] = {}
+    for line in current:
+        bins.setdefault(ms(line) // 1_800_000 * 1_800_000, []).append(line.get("latency_ms", 0))
+    assert [(row["b"], row["n"]) for row in got] == [(shown(b), len(v)) for b, v in sorted(bins.items())]
+    assert all(math.isclose(row["s"], sum(v)) for row, (_, v) in zip(got, sorted(bins.items()), strict=True))

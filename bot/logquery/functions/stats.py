@@ -74,4 +74,7 @@ AGGREGATES: dict[str, Translator] = {
     "latest": _by_time("arg_max"),
     "sortsfirst": _sorts("min"),
     "sortslast": _sorts("max"),
+    # Time-series forms meant for `by bin(...)`: per bin they are count and sum.
+    "count_over_time": _count,
+    "sum_over_time": _numeric("sum"),
 }
