@@ -17,7 +17,7 @@ SIMILARITY = 0.5  # share of fixed tokens two lines must share to be one templat
 # Drain's tree depth: lines must agree on their first token (unless it is variable). Drain's usual two tokens
 # split `Job alpha restarted` from `Job bravo restarted`; the similarity test keeps distinct templates apart.
 PREFIX_TOKENS = 1
-MAX_CLUSTERS_PER_LEAF = 64  # bounds the work per line when many unlike lines share a length and first word
+MAX_CLUSTERS_PER_LEAF = 32  # bounds the work per line when many unlike lines share a length and first word
 
 # One mask for the scan: a token (run of characters between separators) holding a digit is variable: ids,
 # numbers, timestamps, IPs, durations, error codes.
@@ -82,16 +82,12 @@ def mine(lines: Iterable[MaskedLine]) -> list[Template]:
             continue
         key = (str(len(tokens)), *(_branch(token) for token in tokens[:PREFIX_TOKENS]))
         clusters = leaves.setdefault(key, [])
-        template = _best(clusters, tokens)
-        if template is None:
-            template = Template(list(tokens))
-            if len(clusters) < MAX_CLUSTERS_PER_LEAF:
-                clusters.append(template)
-            else:  # a pathological leaf: merge into the closest rather than grow without bound
-                template = max(clusters, key=lambda candidate: _similarity(candidate.tokens, tokens))
-                _merge(template, tokens)
+        template, score = _best(clusters, tokens)
+        if template is not None and (score >= SIMILARITY or len(clusters) >= MAX_CLUSTERS_PER_LEAF):
+            _merge(template, tokens)  # a full leaf merges into its closest template rather than grow unbounded
         else:
-            _merge(template, tokens)
+            template = Template(list(tokens))
+            clusters.append(template)
         template.count += line.count
         template.previous += line.previous
         first_in_period = line.count > 0 and template.count == line.count  # prefer a sample from the query period
@@ -108,19 +104,24 @@ def _branch(token: str) -> str:
 
 
 def _similarity(template: list[str], tokens: list[str]) -> float:
-    fixed = [(a, b) for a, b in zip(template, tokens, strict=True) if a != WILDCARD]
-    if not fixed:
-        return 1.0
-    return sum(a == b for a, b in fixed) / len(template)
+    # Share of the template's tokens that are fixed and equal (a template of only `<*>` matches anything).
+    same = fixed = 0
+    for a, b in zip(template, tokens, strict=True):
+        if a != WILDCARD:
+            fixed += 1
+            same += a == b
+    return same / len(template) if fixed else 1.0
 
 
-def _best(clusters: list[Template], tokens: list[str]) -> Template | None:
+def _best(clusters: list[Template], tokens: list[str]) -> tuple[Template | None, float]:
     best, score = None, -1.0
     for template in clusters:
         similarity = _similarity(template.tokens, tokens)
         if similarity > score:
             best, score = template, similarity
-    return best if best is not None and score >= SIMILARITY else None
+            if score == 1.0:
+                break
+    return best, score
 
 
 def _merge(template: Template, tokens: list[str]) -> None:
