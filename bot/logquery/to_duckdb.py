@@ -307,7 +307,7 @@ class _Generator:
             raise error_at(self.query.text, command.pos,
                            "diff compares the events of two periods; stats, limit or dedup before pattern mix them")
         value = self.as_str(self.expr(command.expr))
-        level = self.resolve("level", command.pos).sql if not self.aggregated else "NULL"
+        level = self.resolve("level", command.pos).sql  # for @severityLabel; NULL where events have none
         current = self._current_period()
         # Mask and count in the scan: the miner then sees each distinct masked line once.
         self.pattern_scan = (
