@@ -83,8 +83,7 @@ def _fetch(connection: duckdb.DuckDBPyConnection, translation: Translation) -> l
         if plan is not None:
             # pattern: scan (masked, counted), mine in Python, then the rest of the query over the templates.
             scanned = connection.execute(plan.scan_sql).fetchall()
-            templates = mine(MaskedLine(text, n, n_prev, sample, level)
-                             for text, n, n_prev, sample, level in scanned)
+            templates = mine(MaskedLine.scanned(*row) for row in scanned)
             rows = table_rows(templates, compare=plan.compare, anomalies=plan.anomaly)
             connection.execute(f"CREATE TEMP TABLE {PATTERN_TABLE} ({PATTERN_COLUMNS})")
             if rows:

@@ -1,6 +1,6 @@
 """DuckDB macros giving SQL the Logs Insights semantics it lacks; create them on a connection before a query."""
 
-from bot.logquery.patterns import MASK_MACRO
+from bot.logquery.patterns import LEVEL_MACRO, MASK_MACRO
 
 # Logs Insights semantics that SQL lacks, as macros so the generated SQL stays readable. They are inlined by
 # DuckDB, so they cost nothing at run time.
@@ -15,4 +15,4 @@ CREATE OR REPLACE MACRO li_natural(x) AS array_to_string(list_transform(regexp_e
     lambda c: CASE WHEN regexp_full_match(c, '\d+') THEN lpad(c, 24, '0') ELSE c END), '');
 CREATE OR REPLACE MACRO li_base64(x) AS to_base64(encode(x));
 CREATE OR REPLACE MACRO li_unbase64(x) AS decode(from_base64(x));
-""" + MASK_MACRO
+""" + MASK_MACRO + LEVEL_MACRO

@@ -29,7 +29,8 @@ class PatternPlan:
     """How to run a query with `pattern`: the scan feeding the miner, and the comparison it asks for.
 
     `scan_sql` returns one row per distinct masked line: `k` (masked text), `n` (events in the query period),
-    `n_prev` (events in the comparison period), `sample` (one raw line) and `level` (the events' level field).
+    `n_prev` (events in the comparison period), `sample` (one raw line) and `level`, the most severe of the events'
+    level fields as a rank (`patterns.LEVEL_RANKS`; a rank rather than `mode()` halves the scan's cost).
     """
 
     scan_sql: str

@@ -21,6 +21,11 @@ MAX_CLUSTERS_PER_LEAF = 32  # bounds the work per line when many unlike lines sh
 
 # One mask for the scan: a token (run of characters between separators) holding a digit is variable: ids,
 # numbers, timestamps, IPs, durations, error codes.
+# The scan reduces each line's level field to a rank (min() is cheap where mode() would hash every value).
+LEVEL_RANKS = {1: "ERROR", 2: "WARN", 3: "INFO", 4: "DEBUG"}
+LEVEL_MACRO = ("CREATE OR REPLACE MACRO li_level_rank(x) AS CASE upper(x) WHEN 'ERROR' THEN 1 WHEN 'FATAL' THEN 1 "
+               "WHEN 'CRITICAL' THEN 1 WHEN 'SEVERE' THEN 1 WHEN 'WARN' THEN 2 WHEN 'WARNING' THEN 2 "
+               "WHEN 'INFO' THEN 3 WHEN 'NOTICE' THEN 3 WHEN 'DEBUG' THEN 4 WHEN 'TRACE' THEN 4 END;\n")
 MASK_MACRO = (r"""CREATE OR REPLACE MACRO li_mask(x) AS regexp_replace(x, """
               r"""'[^\s,;()\[\]{}"''=]*\d[^\s,;()\[\]{}"''=]*', '<*>', 'g');""")
 
@@ -41,6 +46,11 @@ class MaskedLine:
     previous: int = 0
     sample: str | None = None
     level: str | None = None
+
+    @classmethod
+    def scanned(cls, text: str, count: int, previous: int, sample: str | None, rank: int | None) -> MaskedLine:
+        """A row of the scan, whose level is a rank (`LEVEL_RANKS`)."""
+        return cls(text, count, previous, sample, LEVEL_RANKS.get(rank) if rank is not None else None)
 
 
 @dataclass(slots=True)

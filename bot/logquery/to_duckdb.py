@@ -312,7 +312,7 @@ class _Generator:
         # Mask and count in the scan: the miner then sees each distinct masked line once.
         self.pattern_scan = (
             f"SELECT li_mask(v) AS k, count(*) FILTER (WHERE cur) AS n, count(*) FILTER (WHERE NOT cur) AS n_prev, "
-            f"coalesce(min(v) FILTER (WHERE cur), min(v)) AS sample, mode(lvl) AS level\n"
+            f"coalesce(min(v) FILTER (WHERE cur), min(v)) AS sample, min(li_level_rank(lvl)) AS level\n"
             f"FROM (SELECT {value} AS v, {level} AS lvl, {current} AS cur FROM {self._previous})\n"
             f"WHERE v IS NOT NULL AND v <> '' GROUP BY k"
         )
