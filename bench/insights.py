@@ -1,9 +1,12 @@
-"""Benchmark: the embedded Logs Insights engine's scan rate on 1 million seed-schema log lines.
+"""Benchmark: the embedded Logs Insights engine's scan rate, and `pattern`, on 1 million log lines.
 
-Writes `bench/out/insights-1m.jsonl` once (git-ignored), then times the same filter + stats two ways: the local
-engine (DuckDB) and a plain-Python `json.loads` loop. Goal: ≥ 1M lines/s and ≥ 10× the plain loop. Prints the load
-average before each measurement and CPU seconds: on a shared box the engine's threads compete with other jobs.
-Usage: `.venv/bin/python bench/insights.py [--lines N] [--repeat R]`.
+Writes `bench/out/insights-<N>.jsonl` once (git-ignored), then times the same filter + stats two ways: the local
+engine (DuckDB) and a plain-Python `json.loads` loop. Goal: ≥ 1M lines/s and ≥ 10× the plain loop. Then `pattern`:
+`pattern message` over `bench/out/patterns-<N>.jsonl` (messages from 24 templates with ids, numbers and words
+that vary; the mined counts are checked against the generator's), and `pattern @message` (whole JSON lines) over
+the scan file. Goal: < 10 s each. Prints the load average before each measurement and CPU seconds: on a shared
+box the engine's threads compete with other jobs.
+Usage: `.venv/bin/python bench/insights.py [--lines N] [--repeat R] [--skip-scan]`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -60,6 +64,87 @@ def generate(path: Path, lines: int) -> None:
             out.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 
+WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet")
+# (template with {i} = an id, {n} = a number, {w} = a word, weight)
+TEMPLATES = (
+    ("Order {i} processed in {n} ms", 40), ("Order {i} sent to sink partition {n}", 20),
+    ("Cache hit for customer {i}", 10), ("Cache miss for customer {i} region {w}", 5),
+    ("Customer API answered {n} for {i} after {n} ms", 5), ("Window {i} emitted with {n} orders", 3),
+    ("Checkpoint {n} completed in {n} ms", 2), ("Order sent to DLQ: Field 'customer_id' not found", 2),
+    ("Order sent to DLQ: amount {n} must be a number in (0, 100000]", 1),
+    ("Order sent to DLQ: currency {w} is not supported", 1), ("Duplicate order {i} dropped", 2),
+    ("Customer API timeout after {n}s for {i}", 1), ("Retrying request {i} attempt {n} of 3", 1),
+    ("Connection to {w} reset by peer", 1), ("Late event {i} arrived {n} ms after the watermark", 1),
+    ("Rebalancing consumer group {w} generation {n}", 1), ("Committed offsets for partition {n} at {n}", 2),
+    ("GC pause of {n} ms in {w} pool", 1), ("Enriched order {i} with segment {w}", 3),
+    ("Validation passed for order {i}", 5), ("Deduplicated key {i} within {n} s", 2),
+    ("Slow operator {w} took {n} ms", 1), ("Heartbeat from task manager {i}", 1), ("Job {w} restarted", 1),
+)
+
+
+def generate_patterns(path: Path, lines: int) -> dict[int, int]:
+    """Write `lines` lines whose `message` comes from TEMPLATES; returns how many lines each template got."""
+    rng = random.Random(11)
+    weights = [weight for _, weight in TEMPLATES]
+    counts: dict[int, int] = defaultdict(int)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(lines):
+            moment = START + timedelta(milliseconds=i * 3)
+            which = rng.choices(range(len(TEMPLATES)), weights)[0]
+            counts[which] += 1
+            message = TEMPLATES[which][0]
+            while "{" in message:
+                message = (message.replace("{i}", f"ORD-{rng.randrange(10**7):07d}", 1)
+                           .replace("{n}", str(rng.randrange(1, 5000)), 1)
+                           .replace("{w}", rng.choice(WORDS), 1))
+            record = {"timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
+                      "level": "ERROR" if "DLQ" in message else "INFO", "message": message}
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+    return dict(counts)
+
+
+def expected_template(text: str) -> str:
+    """A TEMPLATES entry as the miner shows it: every variable, and every run holding a digit, is `<*>`."""
+    text = text.replace("{i}", "ORD-1").replace("{n}", "1").replace("{w}", "<*>")
+    return re.sub(r"""[^\s,;()\[\]{}"'=]*\d[^\s,;()\[\]{}"'=]*""", "<*>", text)
+
+
+def bench_pattern(lines: int, repeat: int) -> None:
+    """Time `pattern message` on the patterns file and `pattern @message` on the scan file; check the counts."""
+    path = OUT / f"patterns-{lines}.jsonl"
+    counts_path = path.with_suffix(".counts.json")
+    if not path.exists() or not counts_path.exists():
+        counts = generate_patterns(path, lines)
+        counts_path.write_text(json.dumps(counts))
+    counts = {int(key): value for key, value in json.loads(counts_path.read_text()).items()}
+    end = START + timedelta(days=1)
+    for label, source, query in (("pattern message", path, "pattern message"),
+                                 ("pattern @message (whole JSON lines)", OUT / f"insights-{lines}.jsonl",
+                                  "pattern @message")):
+        engine = DuckDBLogSearch(str(source), timeout=600)
+        load = load_average()
+        timings, cpu_began = [], time.process_time()
+        for _ in range(repeat):
+            began = time.perf_counter()
+            result = asyncio.run(engine.run(query, start=START, end=end))
+            timings.append(time.perf_counter() - began)
+            assert result.ok, result.message
+        cpu = (time.process_time() - cpu_began) / repeat
+        best = min(timings)
+        print(f"{label}: {best:.2f} s best of {repeat} (runs: {', '.join(f'{t:.2f}' for t in timings)}) "
+              f"-> {lines / best / 1e6:.2f} M lines/s; {len(result.rows)} patterns; {cpu:.2f} CPU s per run; "
+              f"load before: {load} (goal < 10 s)")
+        if source == path:
+            mined = {row["@pattern"]: row["@sampleCount"] for row in result.rows}
+            for which, count in counts.items():
+                template = expected_template(TEMPLATES[which][0])
+                assert mined.get(template) == count, (template, mined.get(template), count)
+            print(f"  all {len(counts)} generated templates mined with their exact counts")
+        for row in result.rows[:3]:
+            print(f"  {row['@sampleCount']:>8}  {row['@pattern'][:100]}")
+
+
 def plain_loop(path: Path) -> dict[str, tuple[int, float, float]]:
     """The same filter + stats with json.loads, line by line."""
     count: dict[str, int] = defaultdict(int)
@@ -91,6 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-scan", action="store_true", help="Only the pattern measurements.")
     args = parser.parse_args()
     path = OUT / f"insights-{args.lines}.jsonl"
     if not path.exists():
@@ -98,6 +184,9 @@ def main() -> None:
         generate(path, args.lines)
         print(f"generated {args.lines:,} lines ({path.stat().st_size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - began:.1f} s: {path}")
+    if args.skip_scan:
+        bench_pattern(args.lines, args.repeat)
+        return
     engine = DuckDBLogSearch(str(path), timeout=600)
     end = START + timedelta(days=1)
     timings = []
@@ -129,6 +218,7 @@ def main() -> None:
     for row in result.rows:
         print(f"  {row['error_type']:<17} n={row['n']:<6} avg={row['avg_latency']:.1f} ms "
               f"max={row['max_latency']:.1f} ms")
+    bench_pattern(args.lines, args.repeat)
 
 
 if __name__ == "__main__":

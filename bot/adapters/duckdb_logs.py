@@ -19,7 +19,10 @@ import structlog
 
 from bot.errors import QueryError
 from bot.incidents.ports import QueryResult
-from bot.logquery import MACROS, to_duckdb
+from bot.logquery import MACROS, Translation, to_duckdb
+from bot.logquery.functions import IP_UDFS
+from bot.logquery.pattern_stage import PATTERN_COLUMNS, PATTERN_TABLE
+from bot.logquery.patterns import MaskedLine, mine, table_rows
 from bot.logquery.values import format_timestamp, typed_value
 
 log = structlog.get_logger(__name__)
@@ -44,7 +47,7 @@ class DuckDBLogSearch:
         connection = self._connect()
         began = time.perf_counter()
         try:
-            raw = await asyncio.wait_for(asyncio.to_thread(_fetch, connection, translation.sql), self.timeout)
+            raw = await asyncio.wait_for(asyncio.to_thread(_fetch, connection, translation), self.timeout)
         except TimeoutError:
             connection.interrupt()  # the worker thread would otherwise scan on after we gave up
             log.warning("log_query_timed_out", engine="local", timeout_s=self.timeout)
@@ -67,13 +70,26 @@ class DuckDBLogSearch:
         if self.threads:
             connection.execute(f"SET threads = {int(self.threads)}")
         connection.execute(MACROS)
+        for name, (function, arity) in IP_UDFS.items():
+            connection.create_function(name, function, [duckdb.sqltype("VARCHAR")] * arity,
+                                       duckdb.sqltype("BOOLEAN"))
         return connection
 
 
-def _fetch(connection: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+def _fetch(connection: duckdb.DuckDBPyConnection, translation: Translation) -> list[tuple[Any, ...]]:
     # The worker thread owns the connection: closing it from the event loop while a query runs would fail.
     try:
-        return connection.execute(sql).fetchall()
+        plan = translation.pattern
+        if plan is not None:
+            # pattern: scan (masked, counted), mine in Python, then the rest of the query over the templates.
+            scanned = connection.execute(plan.scan_sql).fetchall()
+            templates = mine(MaskedLine.scanned(*row) for row in scanned)
+            rows = table_rows(templates, compare=plan.compare, anomalies=plan.anomaly)
+            connection.execute(f"CREATE TEMP TABLE {PATTERN_TABLE} ({PATTERN_COLUMNS})")
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                connection.executemany(f"INSERT INTO {PATTERN_TABLE} VALUES ({marks})", rows)  # noqa: S608
+        return connection.execute(translation.sql).fetchall()
     finally:
         connection.close()
 

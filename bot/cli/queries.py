@@ -1,4 +1,4 @@
-"""`incident-bot query|trace|dlq-breakdown|slow-operators`: the catalog's Logs Insights queries in a terminal.
+"""`incident-bot query|trace|dlq-breakdown|slow-operators|log-patterns`: the catalog's queries in a terminal.
 
 The engine is the one the bot uses (`LOGS_BACKEND`, `LOCAL_LOGS` or `LOG_GROUPS`). Output is a table, or with
 `--json` a JSON array of row objects. Bad input exits 2 with one line; a failed or timed-out query exits 1.
@@ -20,6 +20,7 @@ from bot.cli.serve import settings_or_exit
 from bot.errors import BadInput, ConfigError, QueryError
 from bot.incidents.ports import QueryResult
 from bot.queries.catalog import QueryCatalog, QueryDef
+from bot.queries.patterns import LOG_PATTERNS, log_patterns_text, pattern_rows
 from bot.queries.shares import triage_hints, with_shares
 from bot.queries.table import table_lines
 from bot.settings import Settings, parse_duration
@@ -90,6 +91,34 @@ def slow_operators_command(since: SinceOption = None, as_json: JsonOption = Fals
     _run_named(settings, _catalog(settings), "slow-operators", {}, since=since, limit=None, as_json=as_json)
 
 
+@app.command("log-patterns")
+def log_patterns_command(
+    since: SinceOption = None,
+    condition: Annotated[str | None, typer.Option(
+        "--filter", help='Only events matching this condition, e.g. operator = "parse".')] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Message templates of error lines, most frequent first, with a sample; new ones (not in the previous
+    period of the same length) marked."""
+    settings = settings_or_exit()
+    try:
+        query = _catalog(settings).get(LOG_PATTERNS)
+        text = log_patterns_text(query, condition)
+    except BadInput as exc:
+        _refuse(exc.reason)
+    result, start, end = _run(settings, text, since=since or _duration_text(query.default_window), limit=None)
+    rows = pattern_rows(result)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{query.title} · {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC · {len(rows)} patterns")
+    for row in rows:
+        marker = "NEW " if row["new"] else "    "
+        typer.echo(f"{marker}{row['count']:>8}  {row['pattern']}")
+        if row["sample"]:
+            typer.echo(f"{'':>14}e.g. {row['sample'][:200]}")
+
+
 def _run_named(settings: Settings, catalog: QueryCatalog, name: str, params: dict[str, str], *,
                since: str | None, limit: int | None, as_json: bool) -> None:
     try:
@@ -103,6 +132,17 @@ def _run_named(settings: Settings, catalog: QueryCatalog, name: str, params: dic
 
 def _execute(settings: Settings, query: QueryDef | None, text: str, *, since: str, limit: int | None,
              as_json: bool) -> None:
+    result, start, end = _run(settings, text, since=since, limit=limit)
+    if query is not None:
+        result = with_shares(query, result)
+    if as_json:
+        typer.echo(json.dumps([dict(row) for row in result.rows], indent=2, default=str))
+        return
+    _print_table(query, result, start=start, end=end)
+
+
+def _run(settings: Settings, text: str, *, since: str, limit: int | None) -> tuple[QueryResult, datetime, datetime]:
+    """Run `text` over the last `since`; bad input exits 2, a failed or timed-out query exits 1."""
     try:
         span = parse_duration(since)
     except ValueError as exc:
@@ -116,15 +156,10 @@ def _execute(settings: Settings, query: QueryDef | None, text: str, *, since: st
         result = asyncio.run(engine.run(text, start=start, end=end, limit=limit))
     except (QueryError, ConfigError, ValueError) as exc:
         _refuse(str(exc))
-    if query is not None:
-        result = with_shares(query, result)
     if not result.ok:
         typer.echo(f"incident-bot: query {result.status.lower()}: {result.message}", err=True)
         raise typer.Exit(1)
-    if as_json:
-        typer.echo(json.dumps([dict(row) for row in result.rows], indent=2, default=str))
-        return
-    _print_table(query, result, start=start, end=end)
+    return result, start, end
 
 
 def _print_table(query: QueryDef | None, result: QueryResult, *, start: datetime, end: datetime) -> None:

@@ -166,7 +166,56 @@ class Parse:
     pos: int
 
 
-Command = Fields | Filter | Stats | Sort | Limit | Display | Dedup | Parse
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """`pattern <expr>`: cluster the events' text into templates (`@pattern`, `@sampleCount`, ...)."""
+
+    expr: Expr
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    """`diff [previousDay|previousWeek|previousMonth]` after `pattern`: compare with an earlier period."""
+
+    period: str  # "previous" (the period just before), "day", "week" or "month"
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """`anomaly` after `pattern`: the patterns whose frequency is unusual against the previous period."""
+
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class FilterIndex:
+    """`filterIndex <condition>`: a scan hint for indexed log groups; the events it selects are not changed."""
+
+    condition: Expr
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """`SOURCE <log groups> [start=..] [end=..]`: which log groups a CLI/API query reads (`text` as written)."""
+
+    text: str
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unnest:
+    """`unnest <list field> into <name>`: one event per element of a JSON array."""
+
+    source: Expr
+    name: str
+    pos: int
+
+
+Command = (Fields | Filter | Stats | Sort | Limit | Display | Dedup | Parse | Pattern | Diff | Anomaly | FilterIndex
+           | Source | Unnest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ from bot.logquery import ast
 from bot.logquery.tokens import Kind, Token, error_at, tokenize, unsupported_at
 
 # Real Logs Insights commands the local engine does not implement: named in the error, not called a typo.
-_KNOWN_UNSUPPORTED = {"pattern", "diff", "unmask", "anomaly", "filterindex", "source", "unnest", "lookup"}
+_KNOWN_UNSUPPORTED = {"unmask", "lookup", "join", "addtotals", "relevantfields", "countfrequent", "expand",
+                      "logcompare"}
+_DIFF_PERIODS = {"previousday": "day", "previousweek": "week", "previousmonth": "month"}
 _COMPARISONS = {"=", "!=", "<", "<=", ">", ">=", "=~"}
 _GROUP_NAME = re.compile(r"\(\?P?<([A-Za-z_@][A-Za-z0-9_.@]*)>")
 
@@ -170,6 +172,36 @@ class _Parser:
             )
         return ast.Parse(source, glob_to_regex(token.value), names, pos)
 
+    def _pattern(self, pos: int) -> ast.Pattern:
+        return ast.Pattern(self._expr(), pos)
+
+    def _diff(self, pos: int) -> ast.Diff:
+        if self._at(Kind.IDENT) and self.current.value.lower() in _DIFF_PERIODS:
+            return ast.Diff(_DIFF_PERIODS[self._advance().value.lower()], pos)
+        if not self._at(Kind.PIPE) and not self._at(Kind.EOF):
+            raise error_at(self.text, self.current.pos, "diff takes previousDay, previousWeek or previousMonth")
+        return ast.Diff("previous", pos)
+
+    def _anomaly(self, pos: int) -> ast.Anomaly:
+        return ast.Anomaly(pos)
+
+    def _filter_index(self, pos: int) -> ast.FilterIndex:
+        return ast.FilterIndex(self._expr(), pos)
+
+    def _source(self, pos: int) -> ast.Source:
+        # Log-group selection (`SOURCE logGroups(namePrefix: [...])`, `SOURCE '/group' start=-1d`): kept as text.
+        start, depth = self.current.pos, 0
+        while not self._at(Kind.EOF) and not (depth == 0 and self._at(Kind.PIPE)):
+            token = self._advance()
+            depth += {Kind.LPAREN: 1, Kind.LBRACKET: 1, Kind.RPAREN: -1, Kind.RBRACKET: -1}.get(token.kind, 0)
+        return ast.Source(self.text[start:self._previous_end()].strip(), pos)
+
+    def _unnest(self, pos: int) -> ast.Unnest:
+        source = self._expr()
+        if not self._accept_word("into"):
+            raise error_at(self.text, self.current.pos, "expected 'into' and a name after the unnested field")
+        return ast.Unnest(source, self._expect(Kind.IDENT, "a name after 'into'").value, pos)
+
     def _projections(self) -> list[ast.Projection]:
         items = [self._projection()]
         while self.current.kind is Kind.COMMA:
@@ -216,6 +248,8 @@ class _Parser:
 
     def _not(self) -> ast.Expr:
         token = self._accept_word("not")
+        if token is None and self._at(Kind.OP) and self.current.value == "!":
+            token = self._advance()
         if token is not None:
             return ast.Unary("not", self._not(), token.pos)
         return self._comparison()
@@ -249,6 +283,13 @@ class _Parser:
             left = ast.Binary(token.value, left, self._unary(), token.pos)
         return left
 
+    def _power(self) -> ast.Expr:
+        base = self._primary()
+        if self.current.kind is Kind.OP and self.current.value == "^":
+            token = self._advance()
+            return ast.Binary("^", base, self._unary(), token.pos)  # right-associative, binds tighter than -x
+        return base
+
     def _unary(self) -> ast.Expr:
         if self.current.kind is Kind.OP and self.current.value == "-":
             token = self._advance()
@@ -257,7 +298,7 @@ class _Parser:
                     and not isinstance(operand.value, bool):
                 return ast.Literal(-operand.value, token.pos)
             return ast.Unary("-", operand, token.pos)
-        return self._primary()
+        return self._power()
 
     def _primary(self) -> ast.Expr:
         token = self.current
@@ -333,4 +374,10 @@ _COMMANDS: dict[str, Callable[[_Parser, int], ast.Command]] = {
     "display": _Parser._display,
     "dedup": _Parser._dedup,
     "parse": _Parser._parse,
+    "pattern": _Parser._pattern,
+    "diff": _Parser._diff,
+    "anomaly": _Parser._anomaly,
+    "filterindex": _Parser._filter_index,
+    "source": _Parser._source,
+    "unnest": _Parser._unnest,
 }

@@ -1,63 +1,57 @@
 """Generator: `ast.Query` → one DuckDB SQL statement over JSON-lines files.
 
 Each command becomes a CTE stage. Log fields are read lazily: the first reference to a field adds it to the base
-stage, written last. That stage reads only the top-level keys the query uses (`read_json` with `columns`), or,
-when the query needs the whole line (`@message`), whole objects with one multi-path extraction per line
-(`read_ndjson_objects`); both give the same values, bar the spelling of exponent-form numbers (`1e-07` and
-`1e-7`). Fields stay VARCHAR (missing or mistyped values are NULL, never an error) and are cast where an
-operator needs a type, through the `li_*` macros in `MACROS` (create them on the connection
-first). To support another function, add an entry to `_FUNCTIONS` or `_AGGREGATES`; to support a command, add
-a handler to `_COMMANDS`. Anything absent from those tables raises UnsupportedQuery naming it and where.
+stage (`reading.base_select`), written last. Fields stay VARCHAR and are cast where an operator needs a type,
+through the `li_*` macros in `MACROS` (create them on the connection first). Functions live in
+`bot.logquery.functions`, one module per family; to support a command, add a handler to `_COMMANDS`. Anything
+absent from those tables raises UnsupportedQuery naming it and where.
+
+`pattern` splits a query in two (see `PatternPlan`): the commands before it become a scan that masks and counts
+the input lines; the miner (`bot.logquery.patterns`) runs in Python on that; the commands after it run on the
+mined templates, a table named `li_patterns` the engine fills.
 """
 
 # ruff: noqa: S608 - SQL is generated from the parsed AST; every literal goes through sql_string.
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal as TypingLiteral
+from datetime import datetime
 
 from bot.errors import QueryError
 from bot.logquery import ast
+from bot.logquery.functions import AGGREGATES, FUNCTIONS, Typed, sql_string
+from bot.logquery.macros import MACROS
 from bot.logquery.parser import parse
+from bot.logquery.pattern_stage import (
+    ANOMALY_FIELDS,
+    DIFF_FIELDS,
+    PATTERN_FIELDS,
+    PATTERN_TABLE,
+    PatternPlan,
+    comparison_period,
+)
+from bot.logquery.reading import base_select, json_path, quote_ident, timestamp_literal, window_sql
+from bot.logquery.semantics import group_numbers, is_null, literal, sort_terms
 from bot.logquery.tokens import error_at, unsupported_at
 
 DEFAULT_LIMIT = 10_000  # Logs Insights returns at most this many rows unless told fewer
 
-Kind = TypingLiteral["any", "str", "num", "bool", "time"]
-
-# Logs Insights semantics that SQL lacks, as macros so the generated SQL stays readable. They are inlined by
-# DuckDB, so they cost nothing at run time.
-MACROS = r"""
-CREATE OR REPLACE MACRO li_num(x) AS
-    COALESCE(TRY_CAST(x AS DOUBLE), CASE x WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END);
-CREATE OR REPLACE MACRO li_bool(x) AS
-    CASE lower(x) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'false' THEN false WHEN '0' THEN false END;
-CREATE OR REPLACE MACRO li_sort_class(x) AS
-    CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '\d+(\.\d+)?') THEN 1 ELSE 0 END;
-CREATE OR REPLACE MACRO li_natural(x) AS array_to_string(list_transform(regexp_extract_all(x, '\d+|\D+'),
-    lambda c: CASE WHEN regexp_full_match(c, '\d+') THEN lpad(c, 24, '0') ELSE c END), '');
-"""
-
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SPECIAL_FIELDS = {"@timestamp": ("t", "time"), "@message": ("m", "str"), "@logStream": ("stream", "str")}
-
-
-@dataclass(frozen=True, slots=True)
-class Typed:
-    """A SQL expression and the kind of value it holds."""
-
-    sql: str
-    kind: Kind
+_SPECIAL_FIELDS = {"@timestamp": ("t", "time"), "@message": ("m", "str"), "@logStream": ("stream", "str"),
+                   "@log": ("loggroup", "str")}
+_OFFLINE_FIELDS = {"@ingestionTime": "local files have no ingestion time",
+                   "@ptr": "local events have no CloudWatch pointer"}
 
 
 @dataclass(frozen=True, slots=True)
 class Translation:
-    """The SQL for a query and the names of its output columns, in order."""
+    """The SQL for a query and the names of its output columns, in order (and the pattern step, if any)."""
 
     sql: str
     columns: tuple[str, ...]
+    pattern: PatternPlan | None = None
 
 
 def to_duckdb(
@@ -74,46 +68,6 @@ def to_duckdb(
     """
     parsed = parse(query) if isinstance(query, str) else query
     return _Generator(parsed, source=source, start=start, end=end, limit=limit).translate()
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal for `value`."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _json_path(name: str) -> str:
-    # Dots walk into nested objects (`context.cache_hit`); each key is quoted so any character is safe.
-    return "$." + ".".join('"' + part.replace('"', '\\"') + '"' for part in name.split("."))
-
-
-def _time_column(raw: str) -> str:
-    # `Z` timestamps (what the pipeline writes) cast directly; other offsets go through TIMESTAMPTZ.
-    return (f"CASE WHEN ends_with({raw}, 'Z') THEN TRY_CAST({raw} AS TIMESTAMP) "
-            f"ELSE CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END")
-
-
-def _top_level_keys(names: list[str]) -> dict[str, bool]:
-    """The top-level JSON keys behind field names, each with whether some name walks into it (`context.x`)."""
-    keys: dict[str, bool] = {}
-    for name in names:
-        key, dot, _ = name.partition(".")
-        keys[key] = keys.get(key, False) or bool(dot)
-    return keys
-
-
-def _projectable(keys: dict[str, bool], *, stream: bool) -> bool:
-    """Whether read_json can project these keys: its column names must be non-empty and unique ignoring case."""
-    folded = {key.lower() for key in keys}
-    return "" not in keys and len(folded) == len(keys) and not (stream and "filename" in folded)
-
-
-def _timestamp_literal(moment: datetime) -> str:
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment
-    return f"TIMESTAMP '{utc.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
 
 
 @dataclass
@@ -133,10 +87,26 @@ class _Generator:
     aggregated: bool = False
     deduped: bool = False
     columns: int = 0
+    previous: tuple[datetime, datetime] | None = None  # the comparison period of diff/anomaly
+    pattern_stage: int | None = None  # index of the first stage reading the mined templates
+    pattern_scan: str | None = None  # the scan's final SELECT, over the stage before pattern
+    compare: bool = False
+    anomaly: bool = False
+    json_columns: set[str] = field(default_factory=set)
+
+    @property
+    def text(self) -> str:
+        """The query text."""
+        return self.query.text
+
+    def error(self, pos: int, problem: str) -> QueryError:
+        """A QueryError quoting the query at `pos`."""
+        return error_at(self.query.text, pos, problem)
 
     # -- driver -----------------------------------------------------------------------------------
     def translate(self) -> Translation:
         self.stages.append("")  # the base stage, written last because fields are discovered on the way
+        self._plan_comparison()
         for command in self.query.commands:
             if self.deduped and not isinstance(command, ast.Limit):
                 raise error_at(self.query.text, command.pos, "only limit may follow dedup")
@@ -145,70 +115,63 @@ class _Generator:
                 raise unsupported_at(self.query.text, command.pos, f"command {type(command).__name__}")
             handler(self, command)
         names = self.display if self.display is not None else self._default_output()
-        outputs = [f"{self._resolve(name, self.query.commands[-1].pos).sql} AS {_quote_ident(name)}"
+        outputs = [f"{self.resolve(name, self.query.commands[-1].pos).sql} AS {quote_ident(name)}"
                    for name in names]
         self.stages[0] = f"s0 AS (\n  {self._base()}\n)"  # after the outputs: they may read more fields
-        order = self.order or self._default_order()
+        order = self._unshadowed(self.order or self._default_order(), names)
         cap = min(self.limit or DEFAULT_LIMIT, DEFAULT_LIMIT)
+        first = self.pattern_stage or 0
         sql = (
-            "WITH " + ",\n".join(self.stages) + "\n"
+            "WITH " + ",\n".join(self.stages[first:]) + "\n"
             + f"SELECT {', '.join(outputs)}\nFROM s{len(self.stages) - 1}\n"
             + (f"ORDER BY {', '.join(order)}\n" if order else "")
             + f"LIMIT {cap}"
         )
-        return Translation(sql, tuple(names))
+        plan = None
+        if self.pattern_stage is not None and self.pattern_scan is not None:
+            scan = "WITH " + ",\n".join(self.stages[:self.pattern_stage]) + "\n" + self.pattern_scan
+            plan = PatternPlan(scan, compare=self.compare, anomaly=self.anomaly)
+        return Translation(sql, tuple(names), plan)
+
+    def _unshadowed(self, order: list[str], names: list[str]) -> list[str]:
+        """ORDER BY terms that still mean the stage's columns when an output is named like one of them.
+
+        SQL resolves ORDER BY names to output aliases first: `fields trim(user) as t` would otherwise sort by the
+        new `t` rather than by @timestamp. Then the keys are computed in one more stage under private names.
+        """
+        used = {word for term in order for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", term)}
+        if not used & set(names):
+            return order
+        keys, terms = [], []
+        for index, term in enumerate(order, start=1):
+            found = re.fullmatch(r"(.*?) (ASC|DESC)( NULLS LAST)?", term)
+            expression, direction = (found.group(1), term[len(found.group(1)):]) if found else (term, "")
+            keys.append(f"{expression} AS li_key{index}")
+            terms.append(f"li_key{index}{direction}")
+        self._stage(f"SELECT *, {', '.join(keys)} FROM {self._previous}")
+        return terms
+
+    def _plan_comparison(self) -> None:
+        """diff/anomaly also read the comparison period: widen the scan before any command is translated."""
+        seen_pattern = False
+        for command in self.query.commands:
+            if isinstance(command, ast.Pattern):
+                seen_pattern = True
+            elif isinstance(command, ast.Diff | ast.Anomaly):
+                name = "diff" if isinstance(command, ast.Diff) else "anomaly"
+                if not seen_pattern:
+                    raise error_at(self.query.text, command.pos, f"{name} has to be used after pattern")
+                self.compare = True
+                if self.start is not None and self.end is not None and self.previous is None:
+                    period = command.period if isinstance(command, ast.Diff) else "previous"
+                    self.previous = comparison_period(period, self.start, self.end)
 
     def _base(self) -> str:
-        names = [name for name in self.extracted if not name.startswith("@")]
-        keys = _top_level_keys(["timestamp", *names])
-        if "@message" in self.extracted or not _projectable(keys, stream="@logStream" in self.extracted):
-            return self._raw_base(names)
-        return self._projected_base(names, keys)
+        window = window_sql(self.start, self.end, self.previous)
+        return base_select(self.source, self.extracted, window)
 
-    def _projected_base(self, names: list[str], keys: dict[str, bool]) -> str:
-        # read_json parses each line once and converts only the listed top-level keys: ~1.35x less CPU than
-        # reading whole objects and extracting paths from them. VARCHAR takes any JSON value (objects come back
-        # as JSON text, JSON null as NULL), so a mistyped field is text, never an error; keys holding objects we
-        # walk into are read as JSON. `records = true` because auto-detection may otherwise read each whole line
-        # into the column when only one key is projected (`stats count() by bin(5m)` reads just the timestamp).
-        def value(name: str) -> str:
-            key, _, rest = name.partition(".")
-            if rest:
-                return f"json_extract_string({_quote_ident(key)}, {sql_string(_json_path(rest))})"
-            return f"json_extract_string({_quote_ident(key)}, '$')" if keys[key] else _quote_ident(key)
-
-        columns = [f"{_time_column(value('timestamp'))} AS t"]
-        if "@logStream" in self.extracted:
-            columns.append("regexp_extract(filename, '[^/]*$') AS stream")
-        columns += [f"{value(name)} AS {self.extracted[name]}" for name in names]
-        types = ", ".join(f"{sql_string(key)}: '{'JSON' if nested else 'VARCHAR'}'" for key, nested in keys.items())
-        # A line that is not a JSON object must not fail the query: its columns read as NULL (no timestamp).
-        options = ", ignore_errors = true" + (", filename = true" if "@logStream" in self.extracted else "")
-        reader = (f"read_json({sql_string(self.source)}, format = 'newline_delimited', records = true, "
-                  f"columns = {{{types}}}{options})")
-        return f"SELECT {', '.join(columns)}\n  FROM {reader}{self._window()}"
-
-    def _raw_base(self, names: list[str]) -> str:
-        # Needed for @message (the whole line): one multi-path extraction parses each line once; a `->>` per
-        # field would parse it once per field.
-        paths = ", ".join(sql_string(_json_path(name)) for name in ["timestamp", *names])
-        columns = [f"{_time_column('v[1]')} AS t", "CAST(json AS VARCHAR) AS m"]
-        if "@logStream" in self.extracted:
-            columns.append("regexp_extract(filename, '[^/]*$') AS stream")
-        columns += [f"v[{index}] AS {self.extracted[name]}" for index, name in enumerate(names, start=2)]
-        # A line that is not JSON must not fail the query: it reads as NULL and has no timestamp.
-        options = ", ignore_errors = true" + (", filename = true" if "@logStream" in self.extracted else "")
-        reader = f"read_ndjson_objects({sql_string(self.source)}{options})"
-        return (f"SELECT {', '.join(columns)}\n  FROM (SELECT *, json_extract_string(json, [{paths}]) AS v "
-                f"FROM {reader}){self._window()}")
-
-    def _window(self) -> str:
-        conditions = []
-        if self.start is not None:
-            conditions.append(f"t >= {_timestamp_literal(self.start)}")
-        if self.end is not None:
-            conditions.append(f"t <= {_timestamp_literal(self.end)}")
-        return f"\n  WHERE {' AND '.join(conditions)}" if conditions else ""
+    def _current_period(self) -> str:
+        return f"t >= {timestamp_literal(self.start)}" if self.previous is not None and self.start else "true"
 
     def _stage(self, select: str) -> None:
         self.stages.append(f"s{len(self.stages)} AS (\n  {select}\n)")
@@ -232,13 +195,18 @@ class _Generator:
         return ["t DESC NULLS LAST"]  # newest first, as the Logs Insights console shows events
 
     # -- fields -----------------------------------------------------------------------------------
-    def _resolve(self, name: str, pos: int) -> Typed:
+    def resolve(self, name: str, pos: int) -> Typed:
         if name in self.scope:
             return self.scope[name]
+        head, dot, rest = name.partition(".")
+        if dot and head in self.json_columns and head in self.scope:  # `j.key` after `jsonParse(...) as j`
+            return Typed(f"json_extract_string({self.scope[head].sql}, {sql_string(json_path(rest))})", "any")
         if self.aggregated:
             known = ", ".join(self.scope) or "none"
             raise error_at(self.query.text, pos, f"field {name!r} is not a stats result (known: {known})")
         if name.startswith("@"):
+            if name in _OFFLINE_FIELDS:
+                raise unsupported_at(self.query.text, pos, f"field '{name}' ({_OFFLINE_FIELDS[name]})")
             if name not in _SPECIAL_FIELDS:
                 raise unsupported_at(self.query.text, pos, f"field '{name}'")
             column, kind = _SPECIAL_FIELDS[name]
@@ -258,6 +226,8 @@ class _Generator:
         computed: list[str] = []
         for item in command.items:
             value = self.expr(item.expr)
+            if isinstance(item.expr, ast.Call) and item.expr.name == "jsonparse":
+                self.json_columns.add(item.name)
             if isinstance(item.expr, ast.Field):
                 self.scope[item.name] = value
             else:
@@ -292,12 +262,12 @@ class _Generator:
         self.scope = new_scope
         self.shown = list(new_scope)
         self.aggregated = True
-        self.order = [term for key in keys for term in _sort_terms(key, descending=False)]
+        self.order = [term for key in keys for term in sort_terms(key, descending=False)]
         self.group_order = list(self.order)
 
     def _sort(self, command: ast.Sort) -> None:
         self.order = [term for key in command.keys
-                      for term in _sort_terms(self.expr(key.expr), descending=key.descending)]
+                      for term in sort_terms(self.expr(key.expr), descending=key.descending)]
         # Ties keep a fixed order (newest first, or by group keys after stats) so dedup and limit repeat.
         if not self.aggregated and not any(term.startswith("t ") for term in self.order):
             self.order += self._default_order()
@@ -311,11 +281,11 @@ class _Generator:
 
     def _display(self, command: ast.Display) -> None:
         for item in command.fields:
-            self._resolve(item.name, item.pos)
+            self.resolve(item.name, item.pos)
         self.display = [item.name for item in command.fields]  # only the last display counts
 
     def _dedup(self, command: ast.Dedup) -> None:
-        keys = [self._resolve(item.name, item.pos).sql for item in command.fields]
+        keys = [self.resolve(item.name, item.pos).sql for item in command.fields]
         order = self.order or self._default_order()
         order_sql = f" ORDER BY {', '.join(order)}" if order else ""
         any_null = " OR ".join(f"{key} IS NULL" for key in keys)
@@ -327,10 +297,67 @@ class _Generator:
         )
         self.deduped = True
 
+    def _pattern(self, command: ast.Pattern) -> None:
+        if self.pattern_stage is not None:
+            raise error_at(self.query.text, command.pos, "a query can have only one pattern command")
+        if self.aggregated:
+            raise error_at(self.query.text, command.pos, "pattern clusters events; it cannot follow stats")
+        prior = self.query.commands[:self.query.commands.index(command)]
+        if self.compare and any(isinstance(c, ast.Stats | ast.Limit | ast.Dedup) for c in prior):
+            raise error_at(self.query.text, command.pos,
+                           "diff compares the events of two periods; stats, limit or dedup before pattern mix them")
+        value = self.as_str(self.expr(command.expr))
+        level = self.resolve("level", command.pos).sql  # for @severityLabel; NULL where events have none
+        current = self._current_period()
+        # Mask and count in the scan: the miner then sees each distinct masked line once.
+        self.pattern_scan = (
+            f"SELECT li_mask(v) AS k, count(*) FILTER (WHERE cur) AS n, count(*) FILTER (WHERE NOT cur) AS n_prev, "
+            f"coalesce(min(v) FILTER (WHERE cur), min(v)) AS sample, min(li_level_rank(lvl)) AS level\n"
+            f"FROM (SELECT {value} AS v, {level} AS lvl, {current} AS cur FROM {self._previous})\n"
+            f"WHERE v IS NOT NULL AND v <> '' GROUP BY k"
+        )
+        self.pattern_stage = len(self.stages)
+        self._stage(f"SELECT * FROM {PATTERN_TABLE}")
+        self.scope = dict(PATTERN_FIELDS)
+        self.shown = ["@pattern", "@ratio", "@sampleCount", "@severityLabel"]
+        self.aggregated = True
+        self.order = ["sample_count DESC", "pattern ASC"]  # most frequent first, as CloudWatch sorts patterns
+        self.group_order = ["pattern ASC"]
+
+    def _diff(self, command: ast.Diff) -> None:
+        self.scope.update(DIFF_FIELDS)
+        self.shown += [name for name in DIFF_FIELDS if name not in self.shown]
+
+    def _anomaly(self, command: ast.Anomaly) -> None:
+        self.anomaly = True
+        self.scope.update(ANOMALY_FIELDS)
+        self.shown += [name for name in ANOMALY_FIELDS if name not in self.shown]
+        self._stage(f"SELECT * FROM {self._previous} WHERE anomaly_description IS NOT NULL")
+
+    def _filter_index(self, command: ast.FilterIndex) -> None:
+        # A scan hint in the service (read only log groups indexed on the field); checked, then nothing to do.
+        self.condition(command.condition)
+
+    def _source(self, command: ast.Source) -> None:
+        if command is not self.query.commands[0]:
+            raise error_at(self.query.text, command.pos, "SOURCE must be the first command")
+        # Offline the files matching LOCAL_LOGS are the only log group: the selection has nothing to choose.
+
+    def _unnest(self, command: ast.Unnest) -> None:
+        if self.aggregated:
+            raise error_at(self.query.text, command.pos, "unnest needs events, not stats results")
+        listed = self.as_str(self.expr(command.source))
+        column = self._new_column()
+        # One event per element of a JSON array; an event whose field is not an array gives no event.
+        self._stage(f"SELECT *, json_extract_string(unnest(json_extract(TRY_CAST({listed} AS JSON), '$[*]')), '$') "
+                    f"AS {column} FROM {self._previous}")
+        self.scope[command.name] = Typed(column, "any")
+        self._show(command.name)
+
     def _parse(self, command: ast.Parse) -> None:
-        source = self._as_str(self._resolve(command.source.name, command.source.pos))
+        source = self.as_str(self.resolve(command.source.name, command.source.pos))
         pattern = sql_string(command.regex)
-        groups = _group_numbers(command.regex, command.names)
+        groups = group_numbers(command.regex, command.names)
         computed = []
         for name, group in zip(command.names, groups, strict=True):
             column = self._new_column()
@@ -346,15 +373,15 @@ class _Generator:
     def expr(self, node: ast.Expr, *, aggregate: bool = False) -> Typed:
         """Translate an expression; `aggregate` allows aggregate calls (inside stats)."""
         if isinstance(node, ast.Field):
-            return self._resolve(node.name, node.pos)
+            return self.resolve(node.name, node.pos)
         if isinstance(node, ast.Literal):
-            return _literal(node)
+            return literal(node)
         if isinstance(node, ast.Call):
             return self._call(node, aggregate=aggregate)
         if isinstance(node, ast.Unary):
             if node.op == "not":
                 return Typed(f"(NOT {self.condition(node.operand, aggregate=aggregate)})", "bool")
-            return Typed(f"(-{self._as_num(self.expr(node.operand, aggregate=aggregate))})", "num")
+            return Typed(f"(-{self.as_num(self.expr(node.operand, aggregate=aggregate))})", "num")
         if isinstance(node, ast.Binary):
             return self._binary(node, aggregate=aggregate)
         what = {ast.Regex: "a regex", ast.Duration: "a duration", ast.ListExpr: "a list"}[type(node)]
@@ -367,7 +394,7 @@ class _Generator:
             return value.sql
         if value.kind == "num":
             return f"({value.sql} <> 0)"
-        return f"li_bool({self._as_str(value)})"
+        return f"li_bool({self.as_str(value)})"
 
     def _binary(self, node: ast.Binary, *, aggregate: bool) -> Typed:
         op = node.op
@@ -381,11 +408,13 @@ class _Generator:
             return self._in(node, aggregate=aggregate)
         left = self.expr(node.left, aggregate=aggregate)
         right = self.expr(node.right, aggregate=aggregate)
+        if op == "^":
+            return Typed(f"power({self.as_num(left)}, {self.as_num(right)})", "num")
         if op in ("+", "-", "*", "/", "%"):
-            return Typed(f"({self._as_num(left)} {op} {self._as_num(right)})", "num")
+            return Typed(f"({self.as_num(left)} {op} {self.as_num(right)})", "num")
         sql_op = "<>" if op == "!=" else op
-        if _is_null(node.left) or _is_null(node.right):
-            other = right if _is_null(node.left) else left
+        if is_null(node.left) or is_null(node.right):
+            other = right if is_null(node.left) else left
             return Typed(f"({other.sql} IS {'NOT ' if op == '!=' else ''}NULL)", "bool")
         a, b = self._comparable(left, right)
         return Typed(f"({a} {sql_op} {b})", "bool")
@@ -393,15 +422,15 @@ class _Generator:
     def _comparable(self, left: Typed, right: Typed) -> tuple[str, str]:
         kinds = {left.kind, right.kind}
         if "bool" in kinds:
-            return self._as_bool(left), self._as_bool(right)
+            return self.as_bool(left), self.as_bool(right)
         if "time" in kinds:
-            return self._as_time(left), self._as_time(right)
+            return self.as_time(left), self.as_time(right)
         if "num" in kinds:
-            return self._as_num(left), self._as_num(right)
-        return self._as_str(left), self._as_str(right)
+            return self.as_num(left), self.as_num(right)
+        return self.as_str(left), self.as_str(right)
 
     def _match(self, node: ast.Binary, *, aggregate: bool) -> Typed:
-        subject = self._as_str(self.expr(node.left, aggregate=aggregate))
+        subject = self.as_str(self.expr(node.left, aggregate=aggregate))
         pattern = node.right
         if isinstance(pattern, ast.Regex):
             sql = f"regexp_matches({subject}, {sql_string(pattern.pattern)})"
@@ -419,18 +448,18 @@ class _Generator:
         if not items:
             return Typed("false" if node.op == "in" else "true", "bool")
         numeric = all(item.kind == "num" for item in items)
-        left = self._as_num(subject) if numeric else self._as_str(subject)
-        rendered = [self._as_num(item) if numeric else self._as_str(item) for item in items]
+        left = self.as_num(subject) if numeric else self.as_str(subject)
+        rendered = [self.as_num(item) if numeric else self.as_str(item) for item in items]
         negation = "NOT " if node.op == "not in" else ""
         return Typed(f"({left} {negation}IN ({', '.join(rendered)}))", "bool")
 
     def _call(self, node: ast.Call, *, aggregate: bool) -> Typed:
-        if node.name in _AGGREGATES:
+        if node.name in AGGREGATES:
             if not aggregate:
                 raise error_at(self.query.text, node.pos, f"aggregate '{node.name}' is only allowed in stats")
             # Aggregates take row-level arguments: no nested aggregates.
-            return _AGGREGATES[node.name](self, node)
-        handler = _FUNCTIONS.get(node.name)
+            return AGGREGATES[node.name](self, node)
+        handler = FUNCTIONS.get(node.name)
         if handler is None:
             raise unsupported_at(self.query.text, node.pos, f"function '{node.name}'")
         return handler(self, node)
@@ -454,7 +483,7 @@ class _Generator:
         return duration.amount * _SECONDS[duration.unit]
 
     # -- conversions between kinds ----------------------------------------------------------------
-    def _as_num(self, value: Typed) -> str:
+    def as_num(self, value: Typed) -> str:
         if value.kind == "num":
             return value.sql
         if value.kind == "time":
@@ -463,245 +492,27 @@ class _Generator:
             return f"CAST({value.sql} AS DOUBLE)"
         return f"li_num({value.sql})"
 
-    def _as_str(self, value: Typed) -> str:
+    def as_str(self, value: Typed) -> str:
         if value.kind in ("any", "str"):
             return value.sql
         if value.kind == "time":
             return f"strftime({value.sql}, '%Y-%m-%d %H:%M:%S.%g')"
         return f"CAST({value.sql} AS VARCHAR)"
 
-    def _as_bool(self, value: Typed) -> str:
+    def as_bool(self, value: Typed) -> str:
         if value.kind == "bool":
             return value.sql
         if value.kind == "num":
             return f"({value.sql} <> 0)"
-        return f"li_bool({self._as_str(value)})"
+        return f"li_bool({self.as_str(value)})"
 
-    def _as_time(self, value: Typed) -> str:
+    def as_time(self, value: Typed) -> str:
         if value.kind == "time":
             return value.sql
         if value.kind == "num":
             return f"make_timestamp(CAST({value.sql} * 1000 AS BIGINT))"  # epoch milliseconds
         return f"CAST(TRY_CAST({value.sql} AS TIMESTAMPTZ) AS TIMESTAMP)"
 
-
-def _literal(node: ast.Literal) -> Typed:
-    value = node.value
-    if value is None:
-        return Typed("NULL", "any")
-    if isinstance(value, bool):
-        return Typed("true" if value else "false", "bool")
-    if isinstance(value, int | float):
-        return Typed(repr(float(value)) if isinstance(value, float) else str(value), "num")
-    return Typed(sql_string(value), "str")
-
-
-def _is_null(node: ast.Expr) -> bool:
-    return isinstance(node, ast.Literal) and node.value is None
-
-
-def _sort_terms(value: Typed, *, descending: bool) -> list[str]:
-    direction = "DESC" if descending else "ASC"
-    if value.kind in ("num", "time", "bool"):
-        return [f"{value.sql} {direction} NULLS LAST"]
-    # Logs Insights' natural sort: non-numbers before numbers, digit runs compared as numbers.
-    return [f"li_sort_class({value.sql}) {direction} NULLS LAST",
-            f"TRY_CAST({value.sql} AS DOUBLE) {direction} NULLS LAST",
-            f"li_natural({value.sql}) {direction} NULLS LAST"]
-
-
-def _group_numbers(regex: str, names: tuple[str, ...]) -> list[int]:
-    """The capture-group number of each parse field (named groups may follow unnamed ones)."""
-    import re
-
-    try:
-        index = re.compile(regex).groupindex
-    except re.error:
-        return list(range(1, len(names) + 1))
-    return [index.get(name, position) for position, name in enumerate(names, start=1)]
-
-
-# -- function tables: Logs Insights name -> translator --------------------------------------
-Translator = Callable[[_Generator, ast.Call], Typed]
-
-
-def _unary_str(sql_function: str, kind: Kind = "str") -> Translator:
-    def translate(gen: _Generator, node: ast.Call) -> Typed:
-        (arg,) = gen.args(node, 1)
-        return Typed(f"{sql_function}({gen._as_str(arg)})", kind)
-    return translate
-
-
-def _unary_num(sql_function: str) -> Translator:
-    def translate(gen: _Generator, node: ast.Call) -> Typed:
-        (arg,) = gen.args(node, 1)
-        return Typed(f"{sql_function}({gen._as_num(arg)})", "num")
-    return translate
-
-
-def _variadic_num(sql_function: str) -> Translator:
-    def translate(gen: _Generator, node: ast.Call) -> Typed:
-        args = gen.args(node, (1, 64))
-        return Typed(f"{sql_function}({', '.join(gen._as_num(arg) for arg in args)})", "num")
-    return translate
-
-
-def _ispresent(gen: _Generator, node: ast.Call) -> Typed:
-    (arg,) = gen.args(node, 1)
-    return Typed(f"({arg.sql} IS NOT NULL)", "bool")
-
-
-def _isempty(gen: _Generator, node: ast.Call) -> Typed:
-    (arg,) = gen.args(node, 1)
-    text = gen._as_str(arg)
-    return Typed(f"({text} IS NULL OR {text} = '')", "bool")
-
-
-def _isblank(gen: _Generator, node: ast.Call) -> Typed:
-    (arg,) = gen.args(node, 1)
-    text = gen._as_str(arg)
-    return Typed(f"({text} IS NULL OR trim({text}) = '')", "bool")
-
-
-def _concat(gen: _Generator, node: ast.Call) -> Typed:
-    args = gen.args(node, (1, 64))
-    return Typed(f"concat({', '.join(gen._as_str(arg) for arg in args)})", "str")
-
-
-def _coalesce(gen: _Generator, node: ast.Call) -> Typed:
-    args = gen.args(node, (1, 64))
-    return Typed(f"coalesce({', '.join(gen._as_str(arg) for arg in args)})", "any")
-
-
-def _substr(gen: _Generator, node: ast.Call) -> Typed:
-    args = gen.args(node, (2, 3))
-    # Logs Insights counts from 0, SQL from 1.
-    start = f"CAST({gen._as_num(args[1])} AS BIGINT) + 1"
-    length = f", CAST({gen._as_num(args[2])} AS BIGINT)" if len(args) == 3 else ""
-    return Typed(f"substr({gen._as_str(args[0])}, {start}{length})", "str")
-
-
-def _replace(gen: _Generator, node: ast.Call) -> Typed:
-    text, old, new = (gen._as_str(arg) for arg in gen.args(node, 3))
-    return Typed(f"replace({text}, {old}, {new})", "str")
-
-
-def _strcontains(gen: _Generator, node: ast.Call) -> Typed:
-    text, part = (gen._as_str(arg) for arg in gen.args(node, 2))
-    return Typed(f"contains({text}, {part})", "bool")
-
-
-def _bin(gen: _Generator, node: ast.Call) -> Typed:
-    if len(node.args) != 1:
-        raise error_at(gen.query.text, node.pos, "bin() takes one duration, such as bin(5m)")
-    micros = round(gen.duration_seconds(node, 0) * 1_000_000)
-    timestamp = gen._resolve("@timestamp", node.pos).sql
-    # Buckets start on multiples of the period since the Unix epoch, as in Logs Insights.
-    return Typed(f"make_timestamp(CAST(floor(epoch_us({timestamp}) / {micros}) * {micros} AS BIGINT))",
-                 "time")
-
-
-def _datefloor(gen: _Generator, node: ast.Call) -> Typed:
-    if len(node.args) != 2:
-        raise error_at(gen.query.text, node.pos, "datefloor() takes a timestamp and a duration")
-    moment = gen._as_time(gen.expr(node.args[0]))
-    micros = round(gen.duration_seconds(node, 1) * 1_000_000)
-    return Typed(f"make_timestamp(CAST(floor(epoch_us({moment}) / {micros}) * {micros} AS BIGINT))", "time")
-
-
-def _frommillis(gen: _Generator, node: ast.Call) -> Typed:
-    (arg,) = gen.args(node, 1)
-    return Typed(f"make_timestamp(CAST({gen._as_num(arg)} * 1000 AS BIGINT))", "time")
-
-
-def _tomillis(gen: _Generator, node: ast.Call) -> Typed:
-    (arg,) = gen.args(node, 1)
-    return Typed(f"epoch_ms({gen._as_time(arg)})", "num")
-
-
-_FUNCTIONS: dict[str, Translator] = {
-    "ispresent": _ispresent,
-    "isempty": _isempty,
-    "isblank": _isblank,
-    "strlen": _unary_str("length", "num"),
-    "toupper": _unary_str("upper"),
-    "tolower": _unary_str("lower"),
-    "trim": _unary_str("trim"),
-    "ltrim": _unary_str("ltrim"),
-    "rtrim": _unary_str("rtrim"),
-    "concat": _concat,
-    "coalesce": _coalesce,
-    "substr": _substr,
-    "replace": _replace,
-    "strcontains": _strcontains,
-    "abs": _unary_num("abs"),
-    "ceil": _unary_num("ceil"),
-    "floor": _unary_num("floor"),
-    "sqrt": _unary_num("sqrt"),
-    "log": _unary_num("ln"),
-    "greatest": _variadic_num("greatest"),
-    "least": _variadic_num("least"),
-    "bin": _bin,
-    "datefloor": _datefloor,
-    "frommillis": _frommillis,
-    "tomillis": _tomillis,
-}
-
-
-def _count(gen: _Generator, node: ast.Call) -> Typed:
-    if node.star or not node.args:
-        return Typed("count(*)", "num")
-    (arg,) = gen.args(node, 1)
-    return Typed(f"count({arg.sql})", "num")
-
-
-def _count_distinct(gen: _Generator, node: ast.Call) -> Typed:
-    (arg,) = gen.args(node, 1)
-    return Typed(f"count(DISTINCT {arg.sql})", "num")  # exact here; the service approximates
-
-
-def _numeric_aggregate(sql_function: str) -> Translator:
-    def translate(gen: _Generator, node: ast.Call) -> Typed:
-        (arg,) = gen.args(node, 1)
-        if sql_function in ("min", "max") and arg.kind == "time":
-            return Typed(f"{sql_function}({arg.sql})", "time")
-        return Typed(f"{sql_function}({gen._as_num(arg)})", "num")
-    return translate
-
-
-def _pct(gen: _Generator, node: ast.Call) -> Typed:
-    if len(node.args) != 2 or not isinstance(node.args[1], ast.Literal) \
-            or not isinstance(node.args[1].value, int | float) or isinstance(node.args[1].value, bool):
-        raise error_at(gen.query.text, node.pos, "pct() takes a field and a percentile, such as pct(f, 95)")
-    percentile = float(node.args[1].value)
-    if not 0 <= percentile <= 100:
-        raise error_at(gen.query.text, node.args[1].pos, "the percentile must be between 0 and 100")
-    value = gen.expr(node.args[0])
-    # quantile_disc picks the ceil(p*n)-th smallest value: the nearest-rank percentile.
-    if value.kind == "time":
-        return Typed(f"quantile_disc({value.sql}, {percentile / 100!r})", "time")
-    return Typed(f"quantile_disc({gen._as_num(value)}, {percentile / 100!r})", "num")
-
-
-def _first_by_time(sql_function: str) -> Translator:
-    def translate(gen: _Generator, node: ast.Call) -> Typed:
-        (arg,) = gen.args(node, 1)
-        timestamp = gen._resolve("@timestamp", node.pos).sql
-        return Typed(f"{sql_function}({arg.sql}, {timestamp})", arg.kind)
-    return translate
-
-
-_AGGREGATES: dict[str, Translator] = {
-    "count": _count,
-    "count_distinct": _count_distinct,
-    "sum": _numeric_aggregate("sum"),
-    "avg": _numeric_aggregate("avg"),
-    "min": _numeric_aggregate("min"),
-    "max": _numeric_aggregate("max"),
-    "pct": _pct,
-    "earliest": _first_by_time("arg_min"),
-    "latest": _first_by_time("arg_max"),
-}
 
 _COMMANDS: dict[type, Callable[[_Generator, ast.Command], None]] = {
     ast.Fields: _Generator._fields,  # type: ignore[dict-item]
@@ -712,6 +523,12 @@ _COMMANDS: dict[type, Callable[[_Generator, ast.Command], None]] = {
     ast.Display: _Generator._display,  # type: ignore[dict-item]
     ast.Dedup: _Generator._dedup,  # type: ignore[dict-item]
     ast.Parse: _Generator._parse,  # type: ignore[dict-item]
+    ast.Pattern: _Generator._pattern,  # type: ignore[dict-item]
+    ast.Diff: _Generator._diff,  # type: ignore[dict-item]
+    ast.Anomaly: _Generator._anomaly,  # type: ignore[dict-item]
+    ast.FilterIndex: _Generator._filter_index,  # type: ignore[dict-item]
+    ast.Source: _Generator._source,  # type: ignore[dict-item]
+    ast.Unnest: _Generator._unnest,  # type: ignore[dict-item]
 }
 
-__all__ = ["DEFAULT_LIMIT", "MACROS", "QueryError", "Translation", "to_duckdb"]
+__all__ = ["DEFAULT_LIMIT", "MACROS", "PatternPlan", "QueryError", "Translation", "to_duckdb"]

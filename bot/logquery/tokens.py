@@ -44,7 +44,7 @@ class Token:
 
 # Keywords after which `/` starts a regex rather than dividing.
 _REGEX_AFTER_WORDS = frozenset({"like", "parse", "and", "or", "not", "in", "filter"})
-_OPERATORS = ("=~", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "^")
+_OPERATORS = ("=~", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "^", "!", ":")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _DURATION_UNIT = re.compile(r"(ms|mo|s|m|h|d|w|q|y)(?![A-Za-z0-9_])")
 _IDENT = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_@][A-Za-z0-9_@]*)*|@[A-Za-z0-9_.]+")

@@ -1,8 +1,9 @@
 """The Logs Insights query catalog: one YAML file per query in `queries/`, loaded into `QueryDef`s.
 
 A file holds `name`, `title`, `description`, `default_window` (e.g. `1h`), optional `params` (each with a
-`pattern` or `type: int`), the query text with `{{ param }}` placeholders, and optional `share`/`hints` used
-when showing the result. Parameters are validated and quoted here, so a value never changes a query's shape.
+`pattern` or `type: int`), the query text with `{{ param }}` placeholders, optional `share`/`hints` used
+when showing the result, and `shape: patterns` for a query whose rows are `pattern` templates. Parameters
+are validated and quoted here, so a value never changes a query's shape.
 To add a query, drop a new YAML file in `queries/` and run `incident-bot lint`.
 """
 
@@ -95,6 +96,7 @@ class QueryDef:
     params: Mapping[str, Param] = field(default_factory=dict)
     share: Share | None = None
     hints: tuple[Hint, ...] = ()
+    shape: Literal["table", "patterns"] = "table"  # patterns: rows are templates; the headline names new ones
 
     def render(self, params: Mapping[str, str]) -> str:
         """The query text with validated, quoted parameter values; raises BadInput for bad or unknown ones."""
@@ -177,6 +179,9 @@ def _query_from(data: Mapping[str, Any]) -> QueryDef:
         raise ValueError(f"placeholder {sorted(used - set(params))[0]!r} has no entry under params")
     if set(params) - used:
         raise ValueError(f"parameter {sorted(set(params) - used)[0]!r} is not used in the query")
+    shape = str(data.get("shape", "table"))
+    if shape not in ("table", "patterns"):
+        raise ValueError(f"shape must be table or patterns, not {shape!r}")
     share_spec = data.get("share")
     share = Share(**share_spec) if share_spec else None
     hints = tuple(Hint(when=str(h["when"]), over=float(h["over"]), say=" ".join(str(h["say"]).split()))
@@ -190,6 +195,7 @@ def _query_from(data: Mapping[str, Any]) -> QueryDef:
         params=params,
         share=share,
         hints=hints,
+        shape="patterns" if shape == "patterns" else "table",
     )
 
 

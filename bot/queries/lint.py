@@ -13,7 +13,7 @@ from bot.queries.catalog import load_query
 
 # The incident flow and the runbooks run these by name.
 REQUIRED = ("order-trace", "errors-by-type", "latency-percentiles", "slow-operators", "dlq-spike-cause",
-            "dlq-breakdown")
+            "dlq-breakdown", "log-patterns")
 
 
 def lint_queries(directory: Path) -> list[str]:

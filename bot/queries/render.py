@@ -14,6 +14,7 @@ from typing import Any
 from bot.incidents.ports import Message, QueryResult
 from bot.presentation import mrkdwn as md
 from bot.presentation.blocks import BLOCKS_MAX, SECTION_TEXT_MAX, Block, context, cut, header, section
+from bot.queries import patterns
 from bot.queries.catalog import QueryDef
 from bot.queries.shares import triage_hints, with_shares
 from bot.queries.table import cell_text, table_lines
@@ -50,6 +51,8 @@ def result_message(
 
 def headline(query: QueryDef, result: QueryResult) -> str:
     """One line for the timeline, e.g. `dlq-breakdown: parse_error 812 (81%), duplicate 150 (15%)`."""
+    if query.shape == "patterns":
+        return patterns.headline(query, result)
     if not result.ok:
         return cut(f"{query.name}: {result.status.lower()}: {result.message or 'no reason given'}", 300)
     if not result.rows:

@@ -37,6 +37,7 @@ GUIDE_QUERIES = frozenset(
         "slow-operators",
         "dlq-spike-cause",
         "dlq-breakdown",
+        "log-patterns",
     }
 )
 # Queries that need an argument (an order id) cannot run unattended when an incident opens.

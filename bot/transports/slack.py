@@ -47,6 +47,7 @@ from bot.incidents.quality import report_text
 from bot.presentation import mrkdwn as md
 from bot.presentation.blocks import BLOCKS_MAX, fit_message, section, sections
 from bot.queries.catalog import QueryCatalog
+from bot.queries.patterns import query_text
 from bot.queries.render import result_message
 from bot.settings import Settings
 from bot.transports.http import MAX_BODY, error
@@ -55,6 +56,7 @@ from bot.transports.slack_commands import (
     QueryCommand,
     overview_text,
     parse_incident,
+    parse_log_patterns,
     parse_no_arguments,
     parse_trace,
     parse_window_only,
@@ -70,6 +72,7 @@ QUERY_COMMANDS: dict[str, tuple[str, Callable[[str], QueryCommand]]] = {
     "/trace": ("order-trace", parse_trace),
     "/dlq-breakdown": ("dlq-breakdown", parse_window_only),
     "/slow-operators": ("slow-operators", parse_window_only),
+    "/log-patterns": ("log-patterns", parse_log_patterns),
 }
 DLQ_QUERY = "dlq-breakdown"
 # Log queries started from Slack at once; more wait their turn. A scan takes every core it is given, and the
@@ -169,7 +172,8 @@ def _query_listener(query_name: str, parse: Callable[[str], QueryCommand]) -> Li
         deps = _deps(context)
         query = deps.queries.get(query_name)
         parsed = parse(str(command.get("text") or ""))
-        text = query.render(parsed.params)  # validates and quotes every value before anything runs
+        # Validates and quotes every value (and checks an extra filter condition) before anything runs.
+        text = query_text(query, parsed.params, parsed.condition)
         window = parsed.window or query.default_window
         await ack(response_type="ephemeral",
                   text=f":mag: Running _{query.title}_ over the last {window_text(window)}…")

@@ -24,6 +24,7 @@ USAGE = {
     "/trace": "/trace ORD-12345 [window]",
     "/dlq-breakdown": "/dlq-breakdown [window]",
     "/slow-operators": "/slow-operators [window]",
+    "/log-patterns": '/log-patterns [window] [filter, e.g. operator = "parse"]',
     "/incident": ("/incident status|ack|resolve [id] · /incident declare <title> · "
                   "/incident outcome actionable|false-positive|duplicate|missed [id] · /incident report [window]"),
     "/pipeline-health": "/pipeline-health",
@@ -43,6 +44,7 @@ class QueryCommand:
 
     params: dict[str, str]
     window: timedelta | None
+    condition: str | None = None  # an extra Logs Insights filter condition (checked by the query layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,14 @@ def parse_no_arguments(command: str, text: str) -> None:
     """Commands that take nothing (`/pipeline-health`): refuse any argument rather than ignore it."""
     if text.strip():
         raise BadInput(f"{command} takes no arguments; got {_shown(text)}")
+
+
+def parse_log_patterns(text: str) -> QueryCommand:
+    """`[window] [filter]`: a window first if the first word is one, the rest a filter condition."""
+    words = text.split(maxsplit=1)
+    if words and _WINDOW.fullmatch(words[0].lower()):
+        return QueryCommand(params={}, window=parse_window(words[0]), condition=words[1] if len(words) > 1 else None)
+    return QueryCommand(params={}, window=None, condition=text.strip() or None)
 
 
 def parse_incident(text: str) -> IncidentCommand:

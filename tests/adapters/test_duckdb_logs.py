@@ -52,5 +52,5 @@ async def test_bad_regex_is_a_query_error(tmp_path: Path) -> None:
 async def test_unsupported_query_is_raised_before_reading(tmp_path: Path) -> None:
     """Unsupported constructs raise UnsupportedQuery even when no file exists."""
     engine = DuckDBLogSearch(str(tmp_path / "none.jsonl"))
-    with pytest.raises(UnsupportedQuery, match="pattern"):
-        await engine.run("pattern @message", start=START, end=END)
+    with pytest.raises(UnsupportedQuery, match="unmask"):
+        await engine.run("unmask @message", start=START, end=END)

@@ -12,7 +12,8 @@ from bot.alarms.severity import Severity
 from bot.errors import ConfigError
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
-QUERY_NAMES = {"errors-by-type", "latency-percentiles", "slow-operators", "dlq-spike-cause", "dlq-breakdown"}
+QUERY_NAMES = {"errors-by-type", "latency-percentiles", "slow-operators", "dlq-spike-cause", "dlq-breakdown",
+               "log-patterns"}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_dlq_spike_entry_matches_its_front_matter(catalog: AlarmCatalog) -> None
     entry = catalog.lookup("orders-pipeline-DLQSpike")
     assert entry is not None
     assert entry.title == "DLQ spike"
-    assert entry.queries == ("dlq-spike-cause", "dlq-breakdown", "errors-by-type")
+    assert entry.queries == ("dlq-spike-cause", "dlq-breakdown", "errors-by-type", "log-patterns")
     assert entry.invite == ("flink-oncall", "data-platform")
     assert entry.dashboard == "Errors"
     assert entry.alarm_name == "orders-pipeline-DLQSpike"

@@ -304,3 +304,26 @@ async def test_acknowledge_button_acknowledges_the_page_and_stops_reminders(
         assert not any("not acknowledged" in t for t in texts(fake_slack, CHANNEL))
         detail = await bot.incident(incident["id"])
         assert any(e["summary"] == "Reminder skipped: incident is acknowledged" for e in detail["timeline"])
+
+
+async def test_incident_channel_names_the_new_log_pattern(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty, tmp_path: Any
+) -> None:
+    """The DLQ runbook runs log-patterns: a template absent from the previous period is announced as new."""
+    import json
+
+    directory = tmp_path / "logs"
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"timestamp": (T0 - timedelta(seconds=20 + i % 240)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                         "level": "ERROR", "message": "JSON.parse() failed: Field 'cust_id' not found",
+                         "order_id": f"ORD-{i}", "operator": "parse", "status": "error",
+                         "error_type": "parse_error", "dlq": True}) for i in range(712)]
+    (directory / "pipeline.jsonl").write_text("\n".join(lines) + "\n")
+    async with make_bot(**wired(fake_slack, fake_pagerduty)) as bot:
+        incident = await open_critical(bot)
+        said = [t for t in texts(fake_slack, CHANNEL) if "new pattern" in t]
+        assert any("new pattern: JSON.parse() failed: Field 'cust_id' not found (712, new)" in t for t in said), \
+            texts(fake_slack, CHANNEL)
+        detail = await bot.incident(incident["id"])
+        headlines = [e["summary"] for e in detail["timeline"] if e["kind"] == "query"]
+        assert "log-patterns: new pattern: JSON.parse() failed: Field 'cust_id' not found (712, new)" in headlines

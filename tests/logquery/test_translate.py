@@ -71,11 +71,11 @@ def test_string_values_are_escaped() -> None:
 @pytest.mark.parametrize(
     ("query", "named"),
     [
-        ("pattern @message", "command 'pattern' is not supported by the local engine at line 1, column 1"),
-        ("fields a | diff", "command 'diff' is not supported by the local engine at line 1, column 12"),
-        ("stats stddev(latency_ms)", "function 'stddev' is not supported by the local engine at line 1, column 7"),
-        ("filter isValidIp(ip)", "function 'isvalidip' is not supported"),
-        ("fields @ingestionTime", "field '@ingestionTime' is not supported"),
+        ("lookup users user_id", "command 'lookup' is not supported by the local engine at line 1, column 1"),
+        ("stats histogram(latency_ms, 5)", "function 'histogram' is not supported by the local engine at line 1, "
+                                           "column 7"),
+        ("fields @ingestionTime", "field '@ingestionTime' (local files have no ingestion time) is not supported"),
+        ("fields @ptr", "field '@ptr' (local events have no CloudWatch pointer) is not supported"),
         ("stats count() by bin(1mo)", "duration unit 'mo' is not supported"),
         ("filter x = 1\n| unmask @message", "command 'unmask' is not supported by the local engine at line 2"),
     ],
@@ -101,6 +101,9 @@ def test_unsupported_constructs_name_themselves(query: str, named: str) -> None:
         ('parse @message "a=* b=*" as a', "the pattern has 2 '*' but 1 field names follow 'as'"),
         ("sort a | dedup a | filter a = 1", "only limit may follow dedup"),
         ("", "empty query"),
+        ("fields a | diff", "diff has to be used after pattern at line 1, column 12"),
+        ("stats count() as n | pattern n", "pattern clusters events; it cannot follow stats"),
+        ("limit 5 | pattern @message | diff", "stats, limit or dedup before pattern mix them"),
     ],
 )
 def test_syntax_errors_say_where(query: str, message: str) -> None:
@@ -118,3 +121,20 @@ def test_parser_builds_the_guide_query() -> None:
     assert [type(c).__name__ for c in query.commands] == ["Fields", "Filter", "Stats", "Filter"]
     stats = query.commands[2]
     assert [p.name for p in stats.by] == ["bin(5m)", "error_type"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("modifier", "earlier", "later"), [
+    ("", "2025-03-31 09:00:00", "2025-03-31 10:00:00"),
+    ("previousDay", "2025-03-30 10:00:00", "2025-03-30 11:00:00"),
+    ("previousWeek", "2025-03-24 10:00:00", "2025-03-24 11:00:00"),
+    ("previousMonth", "2025-02-28 10:00:00", "2025-02-28 11:00:00"),
+])
+def test_diff_reads_its_comparison_period(modifier: str, earlier: str, later: str) -> None:
+    """`diff` compares with the period just before, of equal length, or the same time a day, a week or a
+    (calendar) month earlier: the scan reads that period too."""
+    from datetime import UTC, datetime
+
+    translation = to_duckdb(f"pattern message | diff {modifier}", source="logs/*.jsonl",
+                            start=datetime(2025, 3, 31, 10, tzinfo=UTC), end=datetime(2025, 3, 31, 11, tzinfo=UTC))
+    assert translation.pattern is not None and translation.pattern.compare
+    assert f"t >= TIMESTAMP '{earlier}.000000' AND t < TIMESTAMP '{later}.000000'" in translation.pattern.scan_sql

@@ -28,7 +28,7 @@ def test_outcome_and_report_parse(text: str, expected: IncidentCommand) -> None:
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("outcome", "say how the page turned out"),
-    ("outcome <!channel> 3", "unknown outcome '&lt;!channel&gt;'"),
+    ("outcome <!channel> 3", "unknown outcome '<!channel>'"),  # escaped where shown: the Slack error handler
     ("outcome duplicate 3 4", "takes at most an incident id"),
     ("report 5x", "unknown window"),
     ("report 7d extra", "at most a window"),

@@ -26,7 +26,7 @@ def catalog() -> QueryCatalog:
 def test_catalog_has_the_runbook_queries(catalog: QueryCatalog) -> None:
     """The six names the runbooks use load with titles and default windows."""
     assert catalog.names == ["dlq-breakdown", "dlq-spike-cause", "errors-by-type", "latency-percentiles",
-                             "order-trace", "slow-operators"]
+                             "log-patterns", "order-trace", "slow-operators"]
     assert catalog.get("errors-by-type").default_window == timedelta(hours=1)
     assert catalog.get("order-trace").default_window == timedelta(hours=24)
     assert all(query.title and query.description for query in catalog)
@@ -119,13 +119,13 @@ def test_lint_passes_on_the_repository() -> None:
 def test_lint_reports_bad_files(tmp_path: Path) -> None:
     """Broken YAML, unsupported constructs, stray placeholders and missing queries are each reported."""
     (tmp_path / "broken.yaml").write_text("name: broken\ntitle: [unclosed\n")
-    (tmp_path / "odd.yaml").write_text("name: odd\ntitle: Odd\nquery: pattern @message\n")
+    (tmp_path / "odd.yaml").write_text("name: odd\ntitle: Odd\nquery: unmask @message\n")
     (tmp_path / "stray.yaml").write_text("name: stray\ntitle: Stray\nquery: filter a = {{ b }}\n")
     (tmp_path / "named.yaml").write_text("name: other\ntitle: Other\nquery: fields a\n")
     problems = lint_queries(tmp_path)
     text = "\n".join(problems)
     assert "broken.yaml: cannot read YAML" in text
-    assert "odd.yaml: command 'pattern' is not supported" in text
+    assert "odd.yaml: command 'unmask' is not supported" in text
     assert "stray.yaml: placeholder 'b' has no entry under params" in text
     assert "named.yaml: file name should be other.yaml" in text
     assert "missing query 'dlq-breakdown'" in text

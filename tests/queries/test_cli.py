@@ -92,7 +92,7 @@ def test_list(cli: CliRunner) -> None:
 
 @pytest.mark.parametrize(("args", "says"), [
     (["query", "nope"], "no query named 'nope'; known queries: dlq-breakdown"),
-    (["query", "--text", "pattern @message"], "command 'pattern' is not supported by the local engine"),
+    (["query", "--text", "unmask @message"], "command 'unmask' is not supported by the local engine"),
     (["query", "--text", "filter a ="], "expected a field, value or function"),
     (["query", "dlq-spike-cause", "--param", "min_count=abc"], "min_count must be a whole number"),
     (["query", "dlq-spike-cause", "--param", "nokey"], "--param wants key=value"),
@@ -112,3 +112,26 @@ def test_missing_logs_exit_1(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tm
     result = cli.invoke(app, ["slow-operators"])
     assert result.exit_code == 1
     assert "query failed: no log files match" in result.stderr
+
+
+def test_log_patterns_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`log-patterns --since 1h --json`: rows of pattern, count, sample and new, most frequent first; the
+    schema change's template is new, the invalid amounts (also in the hour before) are not; --filter narrows."""
+    from tests.slack.schema_change_logs import write_schema_change_logs
+
+    parse_errors = write_schema_change_logs(tmp_path, end=datetime.now(UTC), orders=1500)
+    monkeypatch.setenv("LOGS_BACKEND", "local")
+    monkeypatch.setenv("LOCAL_LOGS", str(tmp_path / "*.jsonl"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["log-patterns", "--since", "1h", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert set(rows[0]) == {"pattern", "count", "sample", "new"}
+    assert rows[0]["count"] == parse_errors and rows[0]["new"] is True
+    assert "customer_id" in rows[0]["pattern"] and "cust_id" in rows[0]["sample"]
+    assert [row["new"] for row in rows[1:]] == [False] * (len(rows) - 1)
+    result = CliRunner().invoke(app, ["log-patterns", "--filter", 'operator = "validate"', "--json"])
+    assert result.exit_code == 0, result.output
+    assert all("amount" in row["pattern"] for row in json.loads(result.stdout))
+    result = CliRunner().invoke(app, ["log-patterns", "--filter", "a = 1 | stats count()"])
+    assert result.exit_code == 2 and "one condition" in result.output

@@ -13,7 +13,7 @@ from bot.runbooks import RunbookLibrary
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 QUERIES = ("errors-by-type", "latency-percentiles", "slow-operators", "dlq-spike-cause", "dlq-breakdown",
-           "order-trace")
+           "order-trace", "log-patterns")
 
 
 @pytest.fixture

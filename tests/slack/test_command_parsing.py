@@ -10,6 +10,7 @@ from bot.errors import BadInput
 from bot.transports.slack_commands import (
     IncidentCommand,
     parse_incident,
+    parse_log_patterns,
     parse_trace,
     parse_window,
     parse_window_only,
@@ -99,3 +100,15 @@ def test_status_links_the_pagerduty_incident() -> None:
     text = status_text(incident, now=opened + timedelta(minutes=5))
     assert "<https://acme.pagerduty.com/incidents/P1?a=1&amp;b=2|PagerDuty>" in text
     assert "acknowledged by Eve &lt;!channel&gt; after 2 min" in text
+
+
+@pytest.mark.parametrize(("text", "window", "condition"), [
+    ("", None, None), ("2h", timedelta(hours=2), None),
+    ('30m operator = "parse"', timedelta(minutes=30), 'operator = "parse"'),
+    ('operator = "parse"', None, 'operator = "parse"'),
+])
+def test_log_patterns_takes_a_window_then_a_condition(text: str, window: timedelta | None,
+                                                      condition: str | None) -> None:
+    """`/log-patterns [window] [filter]`: a leading window is the window; the rest is the filter condition."""
+    parsed = parse_log_patterns(text)
+    assert (parsed.params, parsed.window, parsed.condition) == ({}, window, condition)
