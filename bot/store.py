@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import fcntl
+import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -91,13 +92,30 @@ class Database:
         with self.sessions() as session, session.begin():
             return work(session)
 
-    async def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    async def ping(self, timeout: float = 0.9) -> bool:
+        """True when the database answers a read within `timeout` seconds.
+
+        It runs on a thread of its own, not the database thread(s): `/readyz` must answer at once even while
+        intake waits on a locked SQLite file (busy timeout 10 s) or every PostgreSQL connection is busy.
+        """
         try:
-            await self.run(lambda session: session.execute(text("SELECT 1")))
+            await asyncio.wait_for(asyncio.to_thread(self._probe, timeout), timeout)
         except Exception:
             return False
         return True
+
+    def _probe(self, timeout: float) -> None:
+        path = _sqlite_path(self.url)
+        if path is None:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        # A connection of its own with a short busy timeout: a held lock fails the probe instead of stalling it.
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout / 2)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
 
     async def dispose(self) -> None:
         """Close every pooled connection and stop the database threads."""

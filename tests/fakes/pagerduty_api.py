@@ -251,6 +251,10 @@ def _problems(body: Any) -> list[str]:
     return problems
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakePagerDuty
     protocol_version = "HTTP/1.1"
@@ -268,7 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"status": "not found"}, {})
             return
         try:
-            body = json.loads(raw) if raw else None
+            # PagerDuty parses strict JSON: NaN and Infinity (which Python's json writes) are refused.
+            body = json.loads(raw, parse_constant=_refuse_constant) if raw else None
         except (ValueError, UnicodeDecodeError):
             self._send(400, {"status": "invalid event", "message": "Event object is invalid",
                              "errors": ["Request body is not valid JSON"]}, {})
