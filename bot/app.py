@@ -20,6 +20,7 @@ from bot.adapters.logs import log_search_from_settings
 from bot.adapters.pagerduty_pager import PagerDutyPager
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.adapters.slack_chat import SlackChat
+from bot.adapters.sqs_dead_letters import SqsDeadLetters
 from bot.alarms.catalog import AlarmCatalog
 from bot.alarms.severity import Severity
 from bot.incidents.playbook import Playbook, ResponsePolicy
@@ -33,6 +34,7 @@ from bot.sns.verify import SignatureVerifier
 from bot.store import Database, upgrade
 from bot.transports.http import install_error_handlers, router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
+from bot.transports.sns_dlq import DeadLetterDrain
 
 log = structlog.get_logger("incident_bot.app")
 
@@ -123,6 +125,12 @@ def create_app(
             log.warning("sns_topic_allowlist_empty", hint="set SNS_TOPIC_ARNS to accept only your alarm topics")
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop)) if run_relay else None
+        drain_task = None
+        if settings.sns_dlq_url:
+            drain = DeadLetterDrain(queue=SqsDeadLetters(settings.sns_dlq_url, default_region=settings.aws_region),
+                                    handle=app.state.sns.handle, lock=lambda: db.exclusive("sns-dlq"))
+            app.state.dead_letters = drain
+            drain_task = asyncio.create_task(drain.run(stop))
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
                  slack="configured" if settings.slack_configured else "record-only",
                  pagerduty="configured" if settings.paging_configured else "not configured",
@@ -133,6 +141,8 @@ def create_app(
             stop.set()
             if relay_task:
                 await relay_task
+            if drain_task:
+                await drain_task
             await http.aclose()
             await db.dispose()
 
