@@ -90,7 +90,8 @@ def _treat_missing(value: Any) -> Any:
 OptText = Annotated[str | None, BeforeValidator(_absent), _clamp(TEXT_MAX)]
 OptName = Annotated[str | None, BeforeValidator(_absent), _clamp(NAME_MAX)]
 LooseName = Annotated[str | None, BeforeValidator(_loose_text), _clamp(NAME_MAX)]
-Count = Annotated[int | None, BeforeValidator(_absent), Field(ge=1, le=COUNT_MAX)]
+Count = Annotated[Annotated[int, Field(ge=1, le=COUNT_MAX)] | None, BeforeValidator(_absent)]
+Period = Annotated[Annotated[int, Field(ge=1, le=PERIOD_MAX)] | None, BeforeValidator(_absent)]
 OptState = Annotated[AlarmState | None, BeforeValidator(_absent)]
 
 
@@ -148,13 +149,13 @@ class Trigger(_Model):
     unit: Annotated[str | None, BeforeValidator(_unit), _clamp(NAME_MAX)] = Field(default=None, alias="Unit")
     dimensions: Annotated[dict[str, str], BeforeValidator(_dimensions)] = Field(
         default_factory=dict, alias="Dimensions")
-    period: Annotated[int | None, BeforeValidator(_absent), Field(ge=1, le=PERIOD_MAX)] = Field(
-        default=None, alias="Period")
+    period: Period = Field(default=None, alias="Period")
     evaluation_periods: Count = Field(default=None, alias="EvaluationPeriods")
     datapoints_to_alarm: Count = Field(default=None, alias="DatapointsToAlarm")
     comparison_operator: OptName = Field(default=None, alias="ComparisonOperator")
-    threshold: Annotated[float | None, BeforeValidator(lambda v: None if v == "" or isinstance(v, bool) else v),
-                         Field(allow_inf_nan=False)] = Field(default=None, alias="Threshold")
+    threshold: Annotated[Annotated[float, Field(allow_inf_nan=False)] | None,
+                         BeforeValidator(lambda v: None if v == "" or isinstance(v, bool) else v)] = Field(
+        default=None, alias="Threshold")
     treat_missing_data: Annotated[str | None, BeforeValidator(_treat_missing), _clamp(NAME_MAX)] = Field(
         default=None, alias="TreatMissingData")
     metrics: list[MetricQueryBody] | None = Field(default=None, alias="Metrics")
@@ -187,7 +188,7 @@ class AlarmBody(_Model):
     reason: OptText = Field(default=None, alias="NewStateReason")
     state_change_time: Annotated[datetime, BeforeValidator(_timestamp)] = Field(alias="StateChangeTime")
     region_name: OptName = Field(default=None, alias="Region")
-    alarm_arn: Annotated[str | None, BeforeValidator(_absent), Field(max_length=ARN_MAX)] = Field(
+    alarm_arn: Annotated[Annotated[str, Field(max_length=ARN_MAX)] | None, BeforeValidator(_absent)] = Field(
         default=None, alias="AlarmArn")
     trigger: Trigger | None = Field(default=None, alias="Trigger")
     alarm_rule: Annotated[str | None, BeforeValidator(_absent), _clamp(RULE_MAX)] = Field(
