@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.signature import SignatureVerifier
@@ -108,5 +108,21 @@ def check_body(body: bytes, content_type: str | None) -> None:
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in error["loc"]) or "payload"
         raise BadInput(" ".join(f"payload field {where}: {error['msg']}".split())[:200]) from None
-    if payload.type == "block_actions" and not payload.actions:
-        raise BadInput("payload field actions: a block_actions payload needs at least one action")
+    if payload.type == "block_actions":
+        if not payload.actions:
+            raise BadInput("payload field actions: a block_actions payload needs at least one action")
+        if isinstance(payload.user, str):
+            raise BadInput("payload field user: a block_actions payload names its user as an object")
+    if payload.response_url is not None and not _is_web_url(payload.response_url):
+        raise BadInput("payload field response_url: not an http(s) URL")
+
+
+def _is_web_url(url: str) -> bool:
+    """Where Bolt may post a reply: an http(s) URL with a host (Slack's are https://hooks.slack.com/...)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return False
+    printable = url.isascii() and url.isprintable() and " " not in url
+    return parts.scheme in ("https", "http") and bool(parts.hostname) and printable
