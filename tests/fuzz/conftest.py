@@ -27,10 +27,12 @@ def captured() -> Iterator[list[dict[str, Any]]]:
 def fuzz_bot(database_url: str, sns_identity: tuple[SnsSigner, Path], tmp_path: Path,
              fake_pagerduty: FakePagerDuty, fake_slack: FakeSlack, captured: list[dict[str, Any]],
              caplog: pytest.LogCaptureFixture) -> Iterator[FuzzBot]:
-    """The bot on a real port, paging the fake PagerDuty (no rate limit: the fuzz pages hundreds of times)."""
+    """The bot on a real port, paging the fake PagerDuty (no rate limit: the fuzz pages hundreds of times) and
+    posting to the fake Slack, both enforcing their vendor's rules."""
     fake_pagerduty.rate_limit_per_minute = 1_000_000
     caplog.set_level(logging.WARNING)
-    with running_server(database_url, sns_identity[1], tmp_path, pagerduty=fake_pagerduty, slack=fake_slack) as bot:
+    with running_server(database_url, sns_identity[1], tmp_path, pagerduty=fake_pagerduty, slack=fake_slack,
+                        chat_to_slack=True) as bot:
         yield bot
 
 

@@ -34,14 +34,14 @@ class FuzzBot:
     client: httpx.Client
     settings: Settings
 
-    def wait_settled(self, timeout: float = 60.0) -> list[dict[str, Any]]:
-        """Wait until no incident has a pending pager step; returns every incident with its steps."""
+    def wait_settled(self, timeout: float = 60.0, lanes: tuple[str, ...] = ("pager",)) -> list[dict[str, Any]]:
+        """Wait until no incident has a pending step in `lanes`; returns every incident with its steps."""
         deadline = time.monotonic() + timeout
         while True:
             summaries = self.client.get("/api/incidents", params={"limit": 1000}).json()
             details = [self.client.get(f"/api/incidents/{s['id']}").json() for s in summaries]
             pending = [step for d in details for step in d["steps"]
-                       if step["lane"] == "pager" and step["status"] == "pending"]
+                       if step["lane"] in lanes and step["status"] == "pending"]
             if not pending or time.monotonic() > deadline:
                 return details
             time.sleep(0.2)
@@ -49,15 +49,16 @@ class FuzzBot:
 
 @contextmanager
 def running_server(database_url: str, cert: Path, tmp_path: Path, *, pagerduty: FakePagerDuty,
-                   slack: FakeSlack) -> Iterator[FuzzBot]:
-    """Serve the bot on a free loopback port until the block ends."""
+                   slack: FakeSlack, chat_to_slack: bool = False) -> Iterator[FuzzBot]:
+    """Serve the bot on a free loopback port until the block ends; chat is record-only unless `chat_to_slack`."""
     overrides: dict[str, Any] = {"slack_signing_secret": SIGNING_SECRET, "slack_bot_token": SLACK_TOKEN,
                                  "slack_api_url": slack.api_url, "pagerduty_routing_key": ROUTING_KEY,
                                  "pagerduty_events_url": pagerduty.events_url}
     settings = test_settings(database_url, cert, tmp_path, **overrides)
-    logs = build_adapters(settings).logs
+    built = build_adapters(settings)
     pager = PagerDutyPager(ROUTING_KEY, base_url=pagerduty.events_url, ssl_context=pagerduty.client_context())
-    adapters = Adapters(chat=RecordingChat(), pager=pager, logs=logs, record_only=True)
+    chat = built.chat if chat_to_slack else RecordingChat()
+    adapters = Adapters(chat=chat, pager=pager, logs=built.logs, record_only=not chat_to_slack)
     app = NoTracebacks(create_app(settings, adapters=adapters, run_relay=True))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
