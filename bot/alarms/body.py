@@ -1,17 +1,17 @@
 """The CloudWatch alarm notification body as pydantic models: every field checked once, at the boundary.
 
 Identifying fields are refused when they cannot be what CloudWatch sends (a name over 255 characters, a time
-outside 2000–2100, a period of 10^19 seconds): the delivery gets a 400 with the field named, once, instead of
-failing later in the database or on the page. Free text (description, reason, rule) is clamped to a length
-Slack and PagerDuty can carry. Field quirks of real bodies are tolerated here and nowhere else: `+0000`
-offsets, `null`/`""` for absent values, `Unit: "None"`, the `"- TreatMissingData: missing"` spelling,
-`{"value", "name"}` dimensions in either case. Unknown fields are kept (the body is stored as it came).
+outside 2000–2099 or more than a day ahead, a period of 10^19 seconds): the delivery gets a 400 with the field
+named, once, instead of failing later in the database or on the page. Free text (description, reason, rule) is
+clamped to a length Slack and PagerDuty can carry. Field quirks of real bodies are tolerated here and nowhere
+else: `+0000` offsets, `null`/`""` for absent values, `Unit: "None"`, the `"- TreatMissingData: missing"`
+spelling, `{"value", "name"}` dimensions in either case. Unknown fields are kept (the body is stored as it came).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -25,6 +25,7 @@ NAME_MAX, ARN_MAX, TEXT_MAX, RULE_MAX = 255, 1024, 4096, 10240
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 PERIOD_MAX = 366 * 86400  # CloudWatch periods are at most a day; a year leaves room and no overflow
 COUNT_MAX = 100_000
+FUTURE_SKEW = timedelta(days=1)  # clocks disagree a little; CloudWatch never reports a change a day ahead
 
 
 class AlarmState(StrEnum):
@@ -56,8 +57,10 @@ def _no_controls(text: str) -> str:
 
 
 def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, str) or not value:
+    if value is None or value == "":
         raise ValueError("is missing")
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
     text = value.replace("Z", "+00:00")
     # CloudWatch writes +0000; fromisoformat wants +00:00.
     text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
@@ -71,6 +74,9 @@ def _timestamp(value: Any) -> datetime:
         raise ValueError(f"is out of range: {value[:40]!r}") from None
     if not EARLIEST <= moment < LATEST:
         raise ValueError(f"is out of range (2000–2099): {value[:40]!r}")
+    if moment > datetime.now(UTC) + FUTURE_SKEW:
+        # Accepted, a future time would make every real change of this alarm look older ("stale") until then.
+        raise ValueError(f"is in the future: {value[:40]!r}")
     return moment
 
 

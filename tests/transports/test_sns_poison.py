@@ -52,6 +52,8 @@ def _poison(change: str) -> dict[str, Any] | str:
         body["StateChangeTime"] = "0001-01-01T00:00:00.000+0000"
     elif change == "year 9999":
         body["StateChangeTime"] = "9999-12-31T23:59:59.999+0000"
+    elif change == "next year":
+        body["StateChangeTime"] = "2099-01-01T00:00:00.000+0000"
     elif change == "period 1e19":
         body["Trigger"]["Period"] = 10**19
     elif change == "period huge":
@@ -81,6 +83,7 @@ def _poison(change: str) -> dict[str, Any] | str:
 @pytest.mark.parametrize(("change", "field"), [
     ("year 1", "StateChangeTime"),
     ("year 9999", "StateChangeTime"),
+    ("next year", "in the future"),
     ("period 1e19", "alarm body"),
     ("period huge", "Trigger.Period"),
     ("long name", "AlarmName"),
