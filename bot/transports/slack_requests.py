@@ -10,10 +10,10 @@ sends gets 400 with one line. What passes is exactly what Bolt's extractors and 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
 from bot import strict_json
@@ -23,14 +23,18 @@ SLACK_JSON_DEPTH = 32  # rich-text message blocks nest about 10 levels
 MAX_SKEW = 5 * 60  # Slack's own rule: refuse requests signed more than 5 minutes away from now
 
 
+# Slack ids are about a dozen characters; the database keeps who acknowledged in 64.
+SlackId = Annotated[str, StringConstraints(max_length=64)]
+
+
 class _Ref(BaseModel):
     """A user, channel, team or enterprise given as an object: its id, when present, is a string."""
 
     model_config = ConfigDict(extra="allow", strict=True)
-    id: str | None = None
+    id: SlackId | None = None
 
 
-Ref = str | _Ref | None
+Ref = SlackId | _Ref | None
 
 
 class _Action(BaseModel):
@@ -50,10 +54,10 @@ class SlackPayload(BaseModel):
     channel: Ref = None
     team: Ref = None
     enterprise: Ref = None
-    user_id: str | None = None
-    channel_id: str | None = None
-    team_id: str | None = None
-    enterprise_id: str | None = None
+    user_id: SlackId | None = None
+    channel_id: SlackId | None = None
+    team_id: SlackId | None = None
+    enterprise_id: SlackId | None = None
     command: str | None = None
     text: str | None = None
     response_url: str | None = None
@@ -92,14 +96,17 @@ def check_body(body: bytes, content_type: str | None) -> None:
     if not text:
         return  # Bolt answers an empty body itself
     data: Any
+    # Slack never sends a NUL character, and PostgreSQL refuses one in any text (e.g. an incident's title).
     if content_type == "application/json" or text.startswith("{"):
-        data = strict_json.loads(text, what="body", max_depth=SLACK_JSON_DEPTH)
+        data = strict_json.loads(text, what="body", max_depth=SLACK_JSON_DEPTH, nul=False)
     else:
         form = dict(parse_qsl(text, keep_blank_values=True))
+        if any("\x00" in key or "\x00" in value for key, value in form.items()):
+            raise BadInput("body contains a NUL character")
         if "payload" not in form:
             data = form  # a slash command: form fields, all strings
         else:
-            data = strict_json.loads(form["payload"], what="payload", max_depth=SLACK_JSON_DEPTH)
+            data = strict_json.loads(form["payload"], what="payload", max_depth=SLACK_JSON_DEPTH, nul=False)
     if not isinstance(data, dict):
         raise BadInput("payload must be a JSON object")
     try:

@@ -24,6 +24,8 @@ from tests.support.app import Bot
     (json.dumps({"type": "block_actions", "actions": [7]}), "actions"),
     (json.dumps({"type": "block_actions", "user": 5, "actions": [{"action_id": "x"}]}), "user"),
     ('{"type": "block_actions", "x": NaN}', "not valid JSON"),
+    (json.dumps({"type": "block_actions", "actions": [{"action_id": "x", "value": "1\u0000"}]}), "NUL"),
+    (json.dumps({"type": "block_actions", "user": {"id": "U" * 65}, "actions": [{"action_id": "x"}]}), "user"),
 ])
 async def test_malformed_signed_payloads_get_400(slack_bot: Bot, payload: str, reason: str) -> None:
     """A signed interaction whose payload Slack would never send is refused with 400 and a one-line reason."""
@@ -32,6 +34,14 @@ async def test_malformed_signed_payloads_get_400(slack_bot: Bot, payload: str, r
     assert answer.status_code == 400, answer.text
     assert reason in answer.json()["error"]
     assert "\n" not in answer.json()["error"]
+
+
+async def test_nul_in_a_command_gets_400(slack_bot: Bot) -> None:
+    """A NUL character (which PostgreSQL cannot store, e.g. in a declared incident's title) is refused."""
+    body = urlencode({"command": "/incident", "text": "declare disk\x00full", "user_id": "U00ALICE01",
+                      "channel_id": "C1", "response_url": "https://hooks.slack.com/x"}).encode()
+    answer = await slack_bot.client.post("/slack/events", content=body, headers=signed_headers(body))
+    assert answer.status_code == 400 and "NUL" in answer.json()["error"]
 
 
 async def test_deep_signed_json_body_gets_400(slack_bot: Bot) -> None:
