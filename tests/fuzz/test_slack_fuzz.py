@@ -92,6 +92,9 @@ def test_slack_requests_with_hostile_content(fuzz_bot: FuzzBot, fake_slack: Fake
 
     run()
     time.sleep(2)  # listeners keep running after their acknowledgement
+    details = fuzz_bot.wait_settled(lanes=("pager", "chat"))  # incidents declared or acknowledged by the fuzz
+    failed = [(d["id"], s) for d in details for s in d["steps"] if s["lane"] != "reminder" and s["status"] != "done"]
+    assert failed == []
     assert errors_in(captured, caplog) == []
     assert sum(statuses.values()) >= 600, statuses
     assert statuses.get(200) and statuses.get(400) and statuses.get(401), statuses
