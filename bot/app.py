@@ -22,6 +22,7 @@ from bot.adapters.pagerduty_pager import PagerDutyPager
 from bot.adapters.pagerduty_rest import PagerDutyRest
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.adapters.slack_chat import SlackChat
+from bot.adapters.sqs_dead_letters import SqsDeadLetters
 from bot.alarms.catalog import AlarmCatalog
 from bot.alarms.severity import Severity
 from bot.clock import Clock, wall_clock
@@ -39,6 +40,7 @@ from bot.store import Database, upgrade
 from bot.transports.http import install_error_handlers, router
 from bot.transports.pagerduty import router as pagerduty_router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
+from bot.transports.sns_dlq import DeadLetterDrain
 from bot.web import install_web
 from bot.weekly_report import WeeklyReporter
 
@@ -148,6 +150,12 @@ def create_app(
         relay_task = asyncio.create_task(relay.run(stop)) if run_relay else None
         # Like the relay, a side effect: tests that drive the relay by hand call `weekly_reporter.tick()` themselves.
         report_task = asyncio.create_task(reporter.run(stop)) if reporter and run_relay else None
+        drain_task = None
+        if settings.sns_dlq_url:
+            drain = DeadLetterDrain(queue=SqsDeadLetters(settings.sns_dlq_url, default_region=settings.aws_region),
+                                    handle=app.state.sns.handle, lock=lambda: db.exclusive("sns-dlq"))
+            app.state.dead_letters = drain
+            drain_task = asyncio.create_task(drain.run(stop))
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
                  slack="configured" if settings.slack_configured else "record-only",
                  pagerduty="configured" if settings.paging_configured else "not configured",
@@ -160,6 +168,8 @@ def create_app(
                 await relay_task
             if report_task:
                 await report_task
+            if drain_task:
+                await drain_task
             await http.aclose()
             await db.dispose()
 

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     sns_topic_arns: CsvList = Field(default_factory=list)
     sns_signing_cert_file: Path | None = None
     sns_cert_timeout: timedelta = timedelta(seconds=3)
+    sns_dlq_url: str = ""
 
     alarm_prefix: str = "orders-pipeline-"
     unknown_alarm_severity: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"] = "HIGH"
@@ -136,6 +137,13 @@ class Settings(BaseSettings):
     def _cert_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("sns_dlq_url")
+    @classmethod
+    def _queue_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an SQS queue URL such as https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")
         return value
 
     @field_validator("database_url")

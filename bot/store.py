@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import fcntl
-from collections.abc import Callable, Iterator
+import hashlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,13 +93,65 @@ class Database:
         with self.sessions() as session, session.begin():
             return work(session)
 
-    async def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    async def ping(self, timeout: float = 0.9) -> bool:
+        """True when the database answers a read within `timeout` seconds.
+
+        It runs on a thread of its own, not the database thread(s): `/readyz` must answer at once even while
+        intake waits on a locked SQLite file (busy timeout 10 s) or every PostgreSQL connection is busy.
+        """
         try:
-            await self.run(lambda session: session.execute(text("SELECT 1")))
+            await asyncio.wait_for(asyncio.to_thread(self._probe, timeout), timeout)
         except Exception:
             return False
         return True
+
+    def _probe(self, timeout: float) -> None:
+        path = _sqlite_path(self.url)
+        if path is None:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        # A connection of its own with a short busy timeout: a held lock fails the probe instead of stalling it.
+        probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout / 2)
+        try:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            probe.close()
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Hold the cross-process lock `name` while the block runs: yields True, or False at once when another
+        process (replica) holds it. PostgreSQL: a session advisory lock; SQLite: a lock file beside the database."""
+        path = _sqlite_path(self.url)
+        if path is None and self.is_sqlite:
+            yield True  # an in-memory database belongs to this process alone
+            return
+        if path is not None:
+            # Opening an empty local lock file is as quick as a syscall; not worth a thread hop.
+            with open(f"{path}.{name}-lock", "w") as handle:  # noqa: ASYNC230
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+                try:
+                    yield True
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        conn = await asyncio.to_thread(self.engine.connect)
+        try:
+            held = bool(await asyncio.to_thread(
+                lambda: conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()))
+            try:
+                yield held
+            finally:
+                if held:
+                    await asyncio.to_thread(
+                        lambda: conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key}))
+        finally:
+            await asyncio.to_thread(conn.close)
 
     async def dispose(self) -> None:
         """Close every pooled connection and stop the database threads."""

@@ -90,9 +90,19 @@ def alarm_name(spec: AlarmSpec, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}{spec.name}"
 
 
+def topic_name(severity: str) -> str:
+    """The name of the SNS topic alarms of `severity` notify (`incident-bot aws setup` creates it)."""
+    return f"orders-pipeline-{severity.lower()}"
+
+
+def topic_names() -> list[str]:
+    """The topics the alarms notify, one per severity, in the order the severities first appear."""
+    return list(dict.fromkeys(topic_name(spec.severity) for spec in ALARMS))
+
+
 def topic_arn(severity: str, *, region: str = "us-east-1", account: str = DEFAULT_ACCOUNT) -> str:
     """The SNS topic an alarm of `severity` notifies."""
-    return f"arn:aws:sns:{region}:{account}:orders-pipeline-{severity.lower()}"
+    return f"arn:aws:sns:{region}:{account}:{topic_name(severity)}"
 
 
 def description(spec: AlarmSpec) -> str:

@@ -2,27 +2,26 @@
 
 CloudWatch publishes one JSON body per state change. Four kinds share it: metric alarms (`Trigger.MetricName`),
 metric-math and anomaly-detection alarms (`Trigger.Metrics`, the latter with `ThresholdMetricId`), and
-composite alarms (no `Trigger`, an `AlarmRule`). Field quirks of real bodies are tolerated here and nowhere
-else: long region names, `+0000` offsets, `null`/`""` descriptions, `Unit: "None"`, the
-`"- TreatMissingData: missing"` spelling.
+composite alarms (no `Trigger`, an `AlarmRule`). The body's fields are validated by the pydantic models in
+`bot.alarms.body` (quirks of real bodies are tolerated there); this module decides the kind and exposes what
+the rest of the bot reads.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot import strict_json
+from bot.alarms.body import AlarmBody, AlarmState, parse_body
 from bot.errors import BadInput
 
-
-class AlarmState(StrEnum):
-    ALARM = "ALARM"
-    OK = "OK"
-    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+__all__ = ["AlarmEvent", "AlarmKind", "AlarmState", "MetricQuery", "TriggeringChild", "alarm_body",
+           "alarm_from_body", "parse_alarm"]
 
 
 class AlarmKind(StrEnum):
@@ -104,9 +103,10 @@ class AlarmEvent:
 
     @property
     def evaluation_window(self) -> timedelta:
-        """How far back the alarm looked when it changed state (period × evaluation periods)."""
+        """How far back the alarm looked when it changed state (period × evaluation periods), at most the
+        7 days CloudWatch itself evaluates over."""
         periods = self.evaluation_periods or 1
-        return timedelta(seconds=(self.period or 300) * periods)
+        return min(timedelta(seconds=(self.period or 300) * periods), MAX_WINDOW)
 
     @property
     def query_span(self) -> timedelta:
@@ -125,15 +125,23 @@ class AlarmEvent:
 
 
 QUERY_MARGIN = timedelta(minutes=5)
-_DATAPOINT = re.compile(r"\[\s*(-?[0-9][0-9.eE+-]*)\s*\(")
-_ARN_REGION = re.compile(r"^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):")
+MAX_WINDOW = timedelta(days=7)
+ALARM_DEPTH = 16  # a real body nests 6 levels (Trigger.Metrics[].MetricStat.Metric.Dimensions[])
+_DATAPOINT = re.compile(r"\[\s*(-?[0-9][0-9.eE+-]{0,40})\s*\(")
+_ARN_REGION = re.compile(r"^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]{1,32}):")
 
 
 def alarm_body(message: str) -> dict[str, Any] | None:
-    """The decoded alarm body of an SNS `Message`; None when it is not a CloudWatch alarm at all."""
+    """The decoded alarm body of an SNS `Message`; None when it is not a CloudWatch alarm at all.
+
+    Raises BadInput when it looks like an alarm but is not strict JSON (NaN, 1e309, a NUL, deep nesting).
+    """
+    looks_like_alarm = '"AlarmName"' in message and '"NewStateValue"' in message
     try:
-        body = json.loads(message)
-    except ValueError:
+        body = strict_json.loads(message, what="alarm body", max_depth=ALARM_DEPTH, nul=False)
+    except BadInput:
+        if looks_like_alarm:
+            raise
         return None
     if not isinstance(body, dict) or "AlarmName" not in body or "NewStateValue" not in body:
         return None
@@ -151,183 +159,62 @@ def parse_alarm(message: str) -> AlarmEvent | None:
 
 def alarm_from_body(body: dict[str, Any]) -> AlarmEvent:
     """Build an `AlarmEvent` from a decoded CloudWatch alarm body; raises BadInput on malformed fields."""
-    name = _text(body, "AlarmName", required=True)
-    account = _text(body, "AWSAccountId")
-    arn = _text(body, "AlarmArn")
-    region = _arn_region(arn)
-    if not arn:
-        # Bodies before 2019 carry no ARN; name + account is what identifies the alarm then.
-        arn = f"arn:aws:cloudwatch:{region or 'unknown'}:{account or 'unknown'}:alarm:{name}"
-    trigger = body.get("Trigger")
-    if trigger is not None and not isinstance(trigger, dict):
-        raise BadInput("alarm Trigger must be an object")
-    trigger = trigger or {}
-    metrics = tuple(_metric_query(m) for m in _list(trigger, "Metrics"))
-    if "AlarmRule" in body and not trigger:
+    parsed = parse_body(body)
+    return _event(parsed, composite="AlarmRule" in body)
+
+
+def _event(body: AlarmBody, *, composite: bool) -> AlarmEvent:
+    name, account = body.alarm_name, body.account_id or ""
+    region = _arn_region(body.alarm_arn or "")
+    # Bodies before 2019 carry no ARN; name + account is what identifies the alarm then.
+    arn = body.alarm_arn or f"arn:aws:cloudwatch:{region or 'unknown'}:{account or 'unknown'}:alarm:{name}"
+    trigger = body.trigger
+    metrics = tuple(
+        MetricQuery(id=m.id, expression=m.expression, metric_name=m.metric_stat.metric.metric_name,
+                    namespace=m.metric_stat.metric.namespace, stat=m.metric_stat.stat, label=m.label,
+                    return_data=m.return_data)
+        for m in ((trigger.metrics if trigger else None) or [])
+    )
+    if composite and trigger is None:
         kind = AlarmKind.COMPOSITE
-    elif trigger.get("ThresholdMetricId"):
+    elif trigger is not None and trigger.threshold_metric_id:
         kind = AlarmKind.ANOMALY_DETECTION
     elif metrics:
         kind = AlarmKind.METRIC_MATH
     else:
         kind = AlarmKind.METRIC
-    reason = _text(body, "NewStateReason")
+    reason = body.reason or ""
     return AlarmEvent(
         alarm_name=name,
         alarm_arn=arn,
-        new_state=_state(body.get("NewStateValue"), "NewStateValue"),
-        old_state=_state(body["OldStateValue"], "OldStateValue") if body.get("OldStateValue") else None,
+        new_state=body.new_state,
+        old_state=body.old_state,
         reason=reason,
-        state_change_time=_time(body.get("StateChangeTime")),
+        state_change_time=body.state_change_time,
         kind=kind,
-        description=_text(body, "AlarmDescription"),
+        description=body.alarm_description or "",
         account_id=account,
-        region_name=_text(body, "Region"),
+        region_name=body.region_name or "",
         region=region,
-        metric_name=_opt_text(trigger, "MetricName"),
-        namespace=_opt_text(trigger, "Namespace"),
-        statistic=_opt_text(trigger, "Statistic") or _opt_text(trigger, "ExtendedStatistic"),
-        unit=_unit(trigger.get("Unit")),
-        dimensions=_dimensions(trigger.get("Dimensions")),
-        period=_int(trigger, "Period"),
-        evaluation_periods=_int(trigger, "EvaluationPeriods"),
-        datapoints_to_alarm=_int(trigger, "DatapointsToAlarm"),
-        comparison_operator=_opt_text(trigger, "ComparisonOperator"),
-        threshold=_float(trigger, "Threshold"),
-        treat_missing_data=_treat_missing(trigger.get("TreatMissingData")),
+        metric_name=trigger.metric_name if trigger else None,
+        namespace=trigger.namespace if trigger else None,
+        statistic=(trigger.statistic or trigger.extended_statistic) if trigger else None,
+        unit=trigger.unit if trigger else None,
+        dimensions=dict(trigger.dimensions) if trigger else {},
+        period=trigger.period if trigger else None,
+        evaluation_periods=trigger.evaluation_periods if trigger else None,
+        datapoints_to_alarm=trigger.datapoints_to_alarm if trigger else None,
+        comparison_operator=trigger.comparison_operator if trigger else None,
+        threshold=trigger.threshold if trigger else None,
+        treat_missing_data=trigger.treat_missing_data if trigger else None,
         metrics=metrics,
-        threshold_metric_id=_opt_text(trigger, "ThresholdMetricId"),
-        alarm_rule=_opt_text(body, "AlarmRule"),
-        triggering_children=tuple(_child(c) for c in _list(body, "TriggeringChildren")),
+        threshold_metric_id=trigger.threshold_metric_id if trigger else None,
+        alarm_rule=body.alarm_rule,
+        triggering_children=tuple(
+            TriggeringChild(arn=c.arn, state=c.state.value or "", timestamp=c.state.timestamp)
+            for c in body.triggering_children or []
+        ),
         observed_value=_observed_value(reason),
-    )
-
-
-def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise BadInput(f"alarm field {key} is missing")
-        return ""
-    if not isinstance(value, str):
-        raise BadInput(f"alarm field {key} must be a string")
-    if required and not value.strip():
-        raise BadInput(f"alarm field {key} is empty")
-    return value
-
-
-def _opt_text(body: dict[str, Any], key: str) -> str | None:
-    return _text(body, key) or None
-
-
-def _list(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = body.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise BadInput(f"alarm field {key} must be a list of objects")
-    return value
-
-
-def _int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"alarm field {key} must be an integer") from None
-
-
-def _float(body: dict[str, Any], key: str) -> float | None:
-    value = body.get(key)
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"alarm field {key} must be a number") from None
-
-
-def _state(value: object, key: str) -> AlarmState:
-    try:
-        return AlarmState(str(value))
-    except ValueError:
-        raise BadInput(f"alarm field {key} must be ALARM, OK or INSUFFICIENT_DATA") from None
-
-
-def _time(value: object) -> datetime:
-    if not isinstance(value, str) or not value:
-        raise BadInput("alarm field StateChangeTime is missing")
-    text = value.replace("Z", "+00:00")
-    # CloudWatch writes +0000; fromisoformat wants +00:00 before Python 3.11's relaxed parser sees it.
-    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadInput(f"alarm field StateChangeTime is not a timestamp: {value[:40]}") from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _unit(value: object) -> str | None:
-    if value in (None, "", "None"):
-        return None
-    return str(value)
-
-
-def _dimensions(value: object) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, list):
-        raise BadInput("alarm field Trigger.Dimensions must be a list")
-    dims: dict[str, str] = {}
-    for item in value:
-        if not isinstance(item, dict):
-            raise BadInput("alarm field Trigger.Dimensions must hold objects")
-        name = item.get("name", item.get("Name"))
-        val = item.get("value", item.get("Value"))
-        if isinstance(name, str):
-            dims[name] = "" if val is None else str(val)
-    return dims
-
-
-def _treat_missing(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.startswith("-"):
-        text = text.split(":", 1)[-1]
-    return text.strip() or None
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _metric_query(item: dict[str, Any]) -> MetricQuery:
-    stat = _object(item.get("MetricStat"))
-    metric = _object(stat.get("Metric"))
-    return MetricQuery(
-        id=str(item.get("Id", "")),
-        expression=_str(item.get("Expression")),
-        metric_name=_str(metric.get("MetricName")),
-        namespace=_str(metric.get("Namespace")),
-        stat=_str(stat.get("Stat")),
-        label=_str(item.get("Label")),
-        return_data=bool(item.get("ReturnData", False)),
-    )
-
-
-def _child(item: dict[str, Any]) -> TriggeringChild:
-    state = _object(item.get("State"))
-    return TriggeringChild(
-        arn=str(item.get("Arn", "")),
-        state=str(state.get("Value", "")),
-        timestamp=_str(state.get("Timestamp")),
     )
 
 
@@ -337,11 +224,13 @@ def _arn_region(arn: str) -> str:
 
 
 def _observed_value(reason: str) -> float | None:
-    """The first datapoint CloudWatch quotes in the reason, e.g. `[1234.0 (06/03/15 17:43:27)]`."""
+    """The first datapoint CloudWatch quotes in the reason, e.g. `[1234.0 (06/03/15 17:43:27)]`; None when
+    there is none or it is not a finite number."""
     match = _DATAPOINT.search(reason)
     if not match:
         return None
     try:
-        return float(match.group(1))
+        value = float(match.group(1))
     except ValueError:
         return None
+    return value if math.isfinite(value) else None

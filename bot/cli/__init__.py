@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.cli import (  # noqa: F401 - importing registers the commands
+    aws,
     demo,
     deploy,
     health,

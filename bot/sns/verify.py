@@ -1,8 +1,9 @@
 """Signature verification for SNS deliveries (SignatureVersion 1: SHA1withRSA, 2: SHA256withRSA).
 
 The certificate comes only from an https `SigningCertURL` on `sns.<region>.amazonaws.com` (or the China
-partition's `.amazonaws.com.cn`). It is fetched once per URL with a short timeout and cached. With
-`SNS_SIGNING_CERT_FILE` set, that local PEM replaces the download; the URL and signature are still checked.
+partition's `.amazonaws.com.cn`) for a real region (`bot.sns.hosts`). It is fetched once per URL with a short
+timeout and cached. With `SNS_SIGNING_CERT_FILE` set, that local PEM replaces the download; the URL and
+signature are still checked.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -22,20 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bot.errors import VerificationFailed
 from bot.sns.envelope import Envelope, string_to_sign
+from bot.sns.hosts import is_sns_url, sns_hosts
 
-_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+__all__ = ["CertFetcher", "SignatureVerifier", "is_sns_url"]
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 
 CertFetcher = Callable[[str], Awaitable[bytes]]
-
-
-def is_sns_url(url: str) -> bool:
-    """True for an https URL on an SNS endpoint host; the only hosts we fetch from or GET."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme == "https" and parts.port in (None, 443) and bool(_SNS_HOST.match(parts.hostname or ""))
 
 
 class SignatureVerifier:
@@ -47,6 +38,7 @@ class SignatureVerifier:
         self._cache_size = cache_size
         self._lock = asyncio.Lock()
         self._local_key = _public_key(local_cert.read_bytes()) if local_cert else None
+        sns_hosts()  # load the region list now, not on the first delivery
 
     async def verify(self, envelope: Envelope) -> None:
         """Return when `envelope` is authentic; raise VerificationFailed with the reason otherwise."""
@@ -54,7 +46,7 @@ class SignatureVerifier:
         if algorithm is None:
             raise VerificationFailed(f"unsupported SignatureVersion {envelope.signature_version[:10]!r}")
         if not is_sns_url(envelope.signing_cert_url):
-            raise VerificationFailed("SigningCertURL is not an https URL on an sns.<region>.amazonaws.com host")
+            raise VerificationFailed("SigningCertURL is not https on sns.<region>.amazonaws.com for a real region")
         try:
             signature = base64.b64decode(envelope.signature, validate=True)
         except (binascii.Error, ValueError):

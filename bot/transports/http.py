@@ -23,6 +23,7 @@ from bot.incidents.review import get_review
 from bot.incidents.schemas import ErrorOut, IncidentDetail, IncidentList, IncidentOut
 
 MAX_BODY = 256 * 1024
+MAX_INCIDENT_ID = 2**31 - 1  # incident ids are 32-bit integers in PostgreSQL; a larger one names no incident
 
 router = APIRouter()
 
@@ -107,6 +108,8 @@ async def list_incidents(
 @router.get("/api/incidents/{incident_id}", response_model=IncidentDetail, responses=_ONE)
 async def get_incident(request: Request, incident_id: int) -> Response:
     """One incident with its timeline (every transition, action and message) and its outbox steps."""
+    if not 1 <= incident_id <= MAX_INCIDENT_ID:
+        return error(404, f"no incident #{incident_id}")
     def load(session: Session) -> IncidentDetail | None:
         incident = repository.get(session, incident_id)
         if incident is None:
@@ -123,6 +126,8 @@ async def get_incident(request: Request, incident_id: int) -> Response:
 @router.get("/api/incidents/{incident_id}/postmortem", responses={**_MARKDOWN, **_ONE})
 async def get_postmortem(request: Request, incident_id: int) -> Response:
     """The post-incident template, filled from the timeline, as Markdown."""
+    if not 1 <= incident_id <= MAX_INCIDENT_ID:
+        return error(404, f"no incident #{incident_id}")
     def load(session: Session) -> dict[str, Any] | None:
         incident = repository.get(session, incident_id)
         if incident is None:
@@ -140,6 +145,8 @@ async def get_postmortem(request: Request, incident_id: int) -> Response:
 @router.get("/api/incidents/{incident_id}/runbook", responses={**_MARKDOWN, **_ONE})
 async def get_runbook(request: Request, incident_id: int) -> Response:
     """The incident's runbook rendered with its latest alarm, as Markdown."""
+    if not 1 <= incident_id <= MAX_INCIDENT_ID:
+        return error(404, f"no incident #{incident_id}")
     playbook = request.app.state.playbook
     incident = await request.app.state.db.run(lambda s: repository.get(s, incident_id))
     if incident is None:

@@ -36,7 +36,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
-from bot.errors import BadInput, MetricsUnavailable, QueryError
+from bot.errors import BadInput, MetricsUnavailable, QueryError, VerificationFailed
 from bot.health.ports import MetricSource
 from bot.health.verdict import assess, health_text
 from bot.incidents.commands import IncidentCommands
@@ -54,6 +54,7 @@ from bot.transports.http import MAX_BODY, error
 from bot.transports.slack_commands import (
     IncidentCommand,
     QueryCommand,
+    incident_id,
     overview_text,
     parse_incident,
     parse_log_patterns,
@@ -64,6 +65,7 @@ from bot.transports.slack_commands import (
     usage,
     window_text,
 )
+from bot.transports.slack_requests import authenticate, check_body
 
 log = structlog.get_logger("incident_bot.slack")
 
@@ -123,6 +125,14 @@ def mount_slack(app: FastAPI, settings: Settings) -> None:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
             return error(413, f"body larger than {MAX_BODY // 1024} KiB")
+        body = await request.body()  # Starlette keeps it: Bolt reads the same bytes again
+        try:
+            authenticate(body=body, timestamp=request.headers.get("x-slack-request-timestamp"),
+                         signature=request.headers.get("x-slack-signature"), secret=settings.slack_signing_secret)
+            check_body(body, request.headers.get("content-type"))
+        except BadInput as exc:
+            log.info("slack_request_rejected", reason=exc.reason, status=exc.status_code)
+            return error(401 if isinstance(exc, VerificationFailed) else exc.status_code, exc.reason)
         state = request.app.state
         deps = SlackDeps(commands=state.commands, clock=state.clock, logs=state.adapters.logs,
                          queries=queries, query_slots=slots, metrics=state.adapters.metrics)
@@ -375,10 +385,7 @@ def _deps(context: AsyncBoltContext) -> SlackDeps:
 
 
 def _button_incident(action: dict[str, Any]) -> int:
-    value = str(action.get("value") or "")
-    if not value.isdigit():
-        raise BadInput(f"this button carries no incident id ({value[:20]!r})")
-    return int(value)
+    return incident_id(str(action.get("value") or ""), what="this button carries no incident id")
 
 
 def _who(user: str | None) -> str:

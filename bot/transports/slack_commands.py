@@ -33,7 +33,8 @@ WINDOW_HELP = "a window is a number and a unit: 30m, 2h, 1d (at most 30d)"
 MAX_WINDOW = timedelta(days=30)
 _WINDOW = re.compile(r"(\d{1,5})([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_ID = re.compile(r"#?(\d{1,12})")
+_ID = re.compile(r"[0-9]{1,200}")  # ASCII digits only: `²` is a digit to str.isdigit() but no number
+MAX_INCIDENT_ID = 2**31 - 1  # incident ids are 32-bit integers in PostgreSQL
 SUBCOMMANDS = ("status", "ack", "resolve", "declare", "outcome", "report")
 REPORT_WINDOW = timedelta(days=7)
 
@@ -136,10 +137,18 @@ def _with_id(action: str, rest: list[str]) -> IncidentCommand:
         raise BadInput(f"/incident {action} takes at most an incident id")
     if not rest:
         return IncidentCommand(action)
-    found = _ID.fullmatch(rest[0])
-    if not found:
-        raise BadInput(f"not an incident id: {_shown(rest[0])} (use the number, e.g. 12)")
-    return IncidentCommand(action, incident_id=int(found.group(1)))
+    return IncidentCommand(action, incident_id=incident_id(rest[0].removeprefix("#")))
+
+
+def incident_id(text: str, *, what: str = "not an incident id") -> int:
+    """An incident id typed or carried by a button: ASCII digits; a number no incident can have (beyond the
+    database's 32-bit ids) is "no incident", said privately like any other unknown id."""
+    if not _ID.fullmatch(text):
+        raise BadInput(f"{what}: {_shown(text)} (use the number, e.g. 12)")
+    number = int(text)
+    if not 1 <= number <= MAX_INCIDENT_ID:
+        raise BadInput(f"no incident #{text.lstrip('0')[:40] or '0'}")
+    return number
 
 
 def window_text(window: timedelta) -> str:

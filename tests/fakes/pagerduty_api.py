@@ -361,6 +361,10 @@ def _problems(body: Any) -> list[str]:
     return problems
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakePagerDuty
     protocol_version = "HTTP/1.1"
@@ -399,7 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
-            body = json.loads(raw) if raw else None
+            # PagerDuty parses strict JSON: NaN and Infinity (which Python's json writes) are refused.
+            body = json.loads(raw, parse_constant=_refuse_constant) if raw else None
         except (ValueError, UnicodeDecodeError):
             self._send(400, {"status": "invalid event", "message": "Event object is invalid",
                              "errors": ["Request body is not valid JSON"]}, {})

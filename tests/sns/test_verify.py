@@ -143,3 +143,29 @@ def test_null_subject_is_left_out_of_the_signed_string() -> None:
     raw["Subject"] = None
     envelope = parse_envelope(json.dumps(raw).encode())
     assert envelope.subject is None and envelope.type is MessageType.NOTIFICATION
+
+
+@pytest.mark.parametrize(("url", "accepted"), [
+    ("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem", True),
+    ("https://sns.eu-south-1.amazonaws.com/SimpleNotificationService-x.pem", True),
+    ("https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-x.pem", True),
+    ("https://sns.cn-northwest-1.amazonaws.com.cn/SimpleNotificationService-x.pem", True),
+    ("https://sns.us-east-1.amazonaws.com:443/SimpleNotificationService-x.pem", True),
+    ("https://sns.s3.amazonaws.com/SimpleNotificationService-x.pem", False),  # S3: a bucket named "sns"
+    ("https://sns.s3-us-west-2.amazonaws.com/SimpleNotificationService-x.pem", False),
+    ("https://sns.elasticbeanstalk.amazonaws.com/SimpleNotificationService-x.pem", False),
+    ("https://sns.us-east-7.amazonaws.com/SimpleNotificationService-x.pem", False),  # no such region
+    ("https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-x.pem", False),  # China is .com.cn
+    ("https://sns.us-east-1.amazonaws.com.cn/SimpleNotificationService-x.pem", False),
+    ("https://sns.us-east-1.amazonaws.com./SimpleNotificationService-x.pem", False),
+    ("https://sns.us-east-1.amazonaws.com:abc/SimpleNotificationService-x.pem", False),
+    ("https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-x.pem", False),
+    ("https://user:pw@sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem", False),
+    ("https://sns.us-east-1.amazonaws.com@evil.example/x.pem", False),
+    ("http://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem", False),
+    ("https://[::1]/x.pem", False),
+    ("https://[::1/x.pem", False),
+])
+def test_only_real_sns_regional_hosts_are_accepted(url: str, accepted: bool) -> None:
+    """https, default port, no user info, exactly sns.<real region>.amazonaws.com(.cn): nothing that looks like it."""
+    assert is_sns_url(url) is accepted
