@@ -38,7 +38,7 @@ class FuzzBot:
         """Wait until no incident has a pending step in `lanes`; returns every incident with its steps."""
         deadline = time.monotonic() + timeout
         while True:
-            summaries = self.client.get("/api/incidents", params={"limit": 1000}).json()
+            summaries = self.client.get("/api/incidents", params={"limit": 1000}).json()["incidents"]
             details = [self.client.get(f"/api/incidents/{s['id']}").json() for s in summaries]
             pending = [step for d in details for step in d["steps"]
                        if step["lane"] in lanes and step["status"] == "pending"]
