@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/incident.py
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output incident-bot.db

@@ -43,6 +43,7 @@ class JobConfig:
     metrics: bool = True
     logs: bool = True
     environment: str = "local"
+    source_rate: float = 0.0  # records/s per source reader when > 0: replays a file at a steady pace
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ def run_job(source: Path | str, out_dir: Path | str, *, config: JobConfig | None
     config = config or JobConfig()
     source_path, out = Path(source).resolve(), Path(out_dir).resolve()
     if not config.enrichment.slow_windows:
-        config = _with_fault_sidecar(config, source_path)
+        config = with_fault_sidecar(config, source_path)
     for name in (*OUTPUTS, "metrics"):
         (out / name).mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -110,7 +111,7 @@ def read_lines(directory: Path) -> Any:
                         yield json.loads(line)
 
 
-def _with_fault_sidecar(config: JobConfig, source: Path) -> JobConfig:
+def with_fault_sidecar(config: JobConfig, source: Path) -> JobConfig:
     """Apply `<source>.faults.json` (written by the generator) so the simulated customer API is slow then."""
     sidecar = source.with_name(source.name + ".faults.json")
     if not sidecar.is_file():
@@ -172,6 +173,8 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
         log_context=LogContext(environment=config.environment),
     )
     raw = _source(env, source)
+    if config.source_rate > 0:
+        raw = raw.map(Throttle(config.source_rate), output_type=Types.STRING()).name("throttle")
     parsed = raw.process(ParseOrders(inst)).name("parse")
     timed = parsed.assign_timestamps_and_watermarks(
         WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(config.out_of_orderness_ms))
@@ -199,6 +202,21 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
         validated.get_side_output(DLQ), deduped.get_side_output(DLQ), enriched.get_side_output(DLQ))
     _sink(dlq, out, "dlq")
     return env
+
+
+class Throttle:
+    """Identity map that holds a stream to `rate` records/s (per subtask), so a file replays like live traffic."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next_at = 0.0
+
+    def __call__(self, line: str) -> str:
+        now = time.monotonic()
+        self.next_at = max(self.next_at + self.interval, now - 1.0)  # at most 1 s of catch-up after a pause
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+        return line
 
 
 def _source(env: Any, source: str) -> Any:

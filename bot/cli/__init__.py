@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli import demo, deploy, lint, pipeline, queries, serve  # noqa: F401 - importing registers the commands
+from bot.cli import demo, deploy, lint, pipeline, pipeline_cluster, queries, serve  # noqa: F401 - importing registers the commands
 from bot.cli.app import app
 
 
