@@ -147,17 +147,16 @@ class Cluster:
 
     def members(self) -> list[int]:
         """Live processes started for this cluster (`env()` marks their environment), except this one."""
-        marker = f"{MARKER}={self.dir}".encode()
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid():
-                try:
-                    environ = (entry / "environ").read_bytes()
-                except OSError:
-                    continue
-                if marker in environ.split(b"\0") and _alive(int(entry.name)):
-                    found.append(int(entry.name))
-        return found
+        return [int(e.name) for e in Path("/proc").iterdir()
+                if e.name.isdigit() and int(e.name) != os.getpid() and self.owns(int(e.name))]
+
+    def owns(self, pid: int) -> bool:
+        """True if `pid` runs and was started for this cluster (a recycled pid is someone else's)."""
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return False
+        return f"{MARKER}={self.dir}".encode() in environ.split(b"\0") and _alive(pid)
 
     def status(self) -> dict[str, Any]:
         """The JobManager and each TaskManager with pid and liveness, the REST URL, and the REST overview."""
@@ -187,7 +186,7 @@ class Cluster:
     def kill_taskmanager(self, tm: str) -> int:
         """`kill -9` one TaskManager, as a lost machine would; returns its pid (its Python workers are left)."""
         pid = self.pid(tm)
-        if pid is None or not _alive(pid):
+        if pid is None or not self.owns(pid):
             raise ClusterError(f"TaskManager {tm} is not running")
         os.kill(pid, signal.SIGKILL)
         return pid
@@ -303,7 +302,7 @@ class Cluster:
         rows = []
         for ident in ["jobmanager", *state.get("taskmanagers", [])]:
             pid = self.pid(ident)
-            rows.append({"id": ident, "pid": pid, "alive": pid is not None and _alive(pid)})
+            rows.append({"id": ident, "pid": pid, "alive": pid is not None and self.owns(pid)})
         return rows
 
 
