@@ -136,7 +136,7 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     metrics stream is not written to disk: ship it from the TaskManagers' Flink metrics reporter instead; and
     log lines go to the workers' stdout).
     """
-    from pyflink.common import Duration, Time, Types, WatermarkStrategy
+    from pyflink.common import Configuration, Duration, Time, Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.window import TumblingEventTimeWindows
 
@@ -175,6 +175,12 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     raw = _source(env, source)
     if config.source_rate > 0:
         raw = raw.map(Throttle(config.source_rate), output_type=Types.STRING()).name("throttle")
+        # Python operators take up to 100 000 records per bundle by default: the file source would read the whole
+        # file into the throttle's first bundle and finish, and the job would run (and checkpoint) as a finishing
+        # task. Small bundles hold the source to the throttle's pace, like a live stream (Kafka never finishes).
+        bundle = Configuration()
+        bundle.set_integer("python.fn-execution.bundle.size", max(1, int(config.source_rate // 4)))
+        env.configure(bundle)
     parsed = raw.process(ParseOrders(inst)).name("parse")
     timed = parsed.assign_timestamps_and_watermarks(
         WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(config.out_of_orderness_ms))
