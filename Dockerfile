@@ -63,6 +63,8 @@ RUN for url in "$KAFKA_CONNECTOR_URL" "$FIREHOSE_CONNECTOR_URL"; do \
     done \
     && chown -R 9999:9999 /opt/flink/lib
 USER 9999
-# Submit to the session cluster named by FLINK_REST (JobManager); source and sink from ORDERS_SOURCE / ORDERS_SINK.
-ENV ORDERS_SOURCE=kafka://kafka:9092/orders.raw ORDERS_SINK=firehose://orders
-CMD ["bash", "-c", "flink run -m \"${FLINK_REST:-jobmanager:8081}\" -py \"$(python -c 'import pipeline.main as m; print(m.__file__)')\""]
+# Submit to the session cluster named by FLINK_REST (JobManager's REST host:port) with `flink run -py
+# pipeline/main.py`, attached while the job runs; source and sink from ORDERS_SOURCE / ORDERS_SINK (pipeline.main).
+# `incident-bot pipeline submit` runs this same command against a local cluster, and the tests run that.
+ENV ORDERS_SOURCE=kafka://kafka:9092/orders.raw ORDERS_SINK=firehose://orders FLINK_REST=jobmanager:8081
+CMD ["python", "-m", "pipeline.submit"]

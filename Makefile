@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/backtest.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output incident-bot.db

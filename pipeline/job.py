@@ -45,6 +45,7 @@ class JobConfig:
     metrics: bool = True
     logs: bool = True
     environment: str = "local"
+    source_rate: float = 0.0  # records/s per source reader when > 0: replays a file at a steady pace
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def run_job(source: Path | str, out_dir: Path | str, *, config: JobConfig | None
     config = config or JobConfig()
     source_path, out = Path(source).resolve(), Path(out_dir).resolve()
     if not config.enrichment.slow_windows:
-        config = _with_fault_sidecar(config, source_path)
+        config = with_fault_sidecar(config, source_path)
     for name in (*OUTPUTS, "metrics"):
         (out / name).mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -116,7 +117,7 @@ def read_lines(directory: Path) -> Any:
                         yield json.loads(line)
 
 
-def _with_fault_sidecar(config: JobConfig, source: Path) -> JobConfig:
+def with_fault_sidecar(config: JobConfig, source: Path) -> JobConfig:
     """Apply `<source>.faults.json` (written by the generator) so the simulated customer API is slow then."""
     sidecar = source.with_name(source.name + ".faults.json")
     if not sidecar.is_file():
@@ -140,7 +141,7 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
     `source` is a file path or `kafka://BROKERS/TOPIC`; `out` a directory or `firehose://PREFIX` (then log lines
     and metrics, as EMF documents, go to the workers' stdout, where the CloudWatch agent picks them up).
     """
-    from pyflink.common import Duration, Time, Types, WatermarkStrategy
+    from pyflink.common import Configuration, Duration, Time, Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.window import TumblingEventTimeWindows
 
@@ -179,6 +180,14 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
         log_context=LogContext(environment=config.environment),
     )
     raw = _source(env, source)
+    if config.source_rate > 0:
+        raw = raw.map(Throttle(config.source_rate), output_type=Types.STRING()).name("throttle")
+        # Python operators take up to 100 000 records per bundle by default: the file source would read the whole
+        # file into the throttle's first bundle and finish, and the job would run (and checkpoint) as a finishing
+        # task. Small bundles hold the source to the throttle's pace, like a live stream (Kafka never finishes).
+        bundle = Configuration()
+        bundle.set_integer("python.fn-execution.bundle.size", max(1, int(config.source_rate // 4)))
+        env.configure(bundle)
     parsed = raw.process(ParseOrders(inst)).name("parse")
     timed = parsed.assign_timestamps_and_watermarks(
         WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(config.out_of_orderness_ms))
@@ -209,6 +218,21 @@ def build_job(source: str, out: str, config: JobConfig) -> Any:
         validated.get_side_output(DLQ), deduped.get_side_output(DLQ), enriched.get_side_output(DLQ))
     _sink(dlq, out, "dlq")
     return env
+
+
+class Throttle:
+    """Identity map that holds a stream to `rate` records/s (per subtask), so a file replays like live traffic."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next_at = 0.0
+
+    def __call__(self, line: str) -> str:
+        now = time.monotonic()
+        self.next_at = max(self.next_at + self.interval, now - 1.0)  # at most 1 s of catch-up after a pause
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+        return line
 
 
 def _source(env: Any, source: str) -> Any:

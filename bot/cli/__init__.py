@@ -11,6 +11,7 @@ from bot.cli import (  # noqa: F401 - importing registers the commands
     pagerduty,
     pipeline,
     pipeline_checks,
+    pipeline_cluster,
     quality,
     queries,
     serve,
