@@ -58,6 +58,8 @@ def build_playbook(settings: Settings) -> Playbook:
     responders = {Severity.CRITICAL: settings.slack_responders_critical, Severity.HIGH: settings.slack_responders_high}
     policy = ResponsePolicy(
         reopen_window=settings.reopen_window, ack_timeout=settings.ack_timeout,
+        correlation_window=settings.correlation_window, storm_threshold=settings.storm_threshold,
+        storm_window=settings.storm_window,
         investigate_timeout=settings.investigate_timeout,
         unknown_alarm_severity=Severity(settings.unknown_alarm_severity), alerts_channel=settings.slack_alerts_channel,
         responders=responders, dashboard_prefix=settings.dashboard_prefix,

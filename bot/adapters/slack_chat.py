@@ -249,9 +249,10 @@ class SlackChat:
             self._channel_ids[target[1:]] = str(data["channel"])
         return str(data["ts"])
 
-    async def update(self, channel_id: str, ts: str, message: Message) -> None:
-        """Replace the text and blocks of the message `ts` posted earlier in `channel_id`."""
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace the text and blocks of the message `ts` posted earlier in `channel` (id, or a name we know)."""
         message = fit_message(message)
+        channel_id = await self._channel_id(channel) or channel  # chat.update takes ids only
         await self._call(
             "chat.update",
             self._client.chat_update(channel=channel_id, ts=ts, text=message.text,
