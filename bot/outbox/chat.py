@@ -110,9 +110,7 @@ class ChatSteps:
         """Render the runbook now (it names the real channel) and post it: the incident's, or that of the
         correlated alarm in the payload (its first steps only, when asked)."""
         event = alarm_from_body(payload.alarm) if payload.alarm else None
-        text = self._runbook(run, event)
-        if payload.first_steps:
-            text = first_steps(text)
+        text = self._runbook(run, event, first_only=payload.first_steps)
         entry = self.playbook.entry_for(event.alarm_name) if event else None
         title = (entry.title if entry else event.alarm_name) if event else run.incident.title
         message = messages.runbook_message(title, text)
@@ -219,12 +217,14 @@ class ChatSteps:
             return [user_id] if user_id else []
         return await self.chat.group_members(who) or []
 
-    def _runbook(self, run: StepRun, event: AlarmEvent | None = None) -> str:
-        """The runbook of `event` (default: the incident's latest alarm), as Slack mrkdwn."""
+    def _runbook(self, run: StepRun, event: AlarmEvent | None = None, *, first_only: bool = False) -> str:
+        """The runbook of `event` (default: the incident's latest alarm) as Slack mrkdwn; only its first steps
+        when `first_only`."""
         incident = run.incident
         event = event or alarm_from_body(incident.alarm)
         context = self.playbook.context(event, incident_id=incident.id, channel=incident.channel_name)
-        return to_mrkdwn(self.playbook.runbook(event, context))
+        markdown = self.playbook.runbook(event, context)
+        return to_mrkdwn(first_steps(markdown) if first_only else markdown)
 
     def _channel_id(self, run: StepRun, doing: str) -> str:
         if not run.incident.channel_id:
