@@ -140,7 +140,8 @@ class ChatSteps:
                 else:
                     await self.chat.update(channel, ts, message)
                     verb = "updated"
-            elif storm.rendered >= storm.revision:
+            elif storm.rendered >= storm.revision and not run.incident.channel_id:
+                # Shown already; an incident with a channel still updates, its channel may be new since.
                 return Done("message", f"storm digest already shows {len(incidents)} incidents",
                             {"storm_id": storm.id})
             else:
