@@ -62,15 +62,16 @@ def alarms(session: Session, incident_id: int, *, active: bool = False) -> Seque
     return session.execute(statement).scalars().all()
 
 
-def correlation_candidates(session: Session, alarm_names: Sequence[str], *,
+def correlation_candidates(session: Session, alarm_names: Sequence[str], *, region: str,
                            opened_since: datetime) -> Sequence[Incident]:
-    """Alarm incidents holding one of `alarm_names` that are unresolved or opened since `opened_since`:
-    unresolved first, then newest first."""
+    """Alarm incidents of `region` holding one of `alarm_names` that are unresolved or opened since
+    `opened_since`: unresolved first, then newest first."""
     if not alarm_names:
         return []
     result = session.execute(
         select(Incident).join(IncidentAlarm, IncidentAlarm.incident_id == Incident.id)
         .where(IncidentAlarm.alarm_name.in_(list(alarm_names)), Incident.source == IncidentSource.ALARM,
+               Incident.region == region,
                or_(Incident.resolved_at.is_(None), Incident.opened_at >= opened_since))
         .order_by(Incident.resolved_at.is_not(None), Incident.id.desc())
     )

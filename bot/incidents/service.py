@@ -197,7 +197,9 @@ def _on_alarm(session: Session, playbook: Playbook, event: AlarmEvent, body: dic
     related = playbook.catalog.related_names(event.alarm_name)
     if related:
         since = at - playbook.policy.correlation_window
-        candidates = repository.correlation_candidates(session, sorted(related), opened_since=since)
+        # Another region's pipeline is another pipeline: its broker is not the cause of lag here.
+        candidates = repository.correlation_candidates(session, sorted(related), region=event.region,
+                                                       opened_since=since)
         if candidates:
             return _join(session, playbook, candidates[0], event, body, now)
     return _open(session, playbook, event, body, now)

@@ -160,3 +160,13 @@ async def test_resolve_by_hand_frees_every_alarm(make_bot: BotFactory) -> None:
         assert await deliver(bot, "ConsumerLagHigh", at=T0 + timedelta(minutes=6), state="OK") == "ignored"
         assert await deliver(bot, "ConsumerLagHigh", at=T0 + timedelta(minutes=7)) == "reopened"
         assert len(await bot.incidents()) == 1
+
+
+async def test_alarms_of_another_region_are_not_correlated(make_bot: BotFactory) -> None:
+    """A broker down in eu-west-1 is not the cause of lag in us-east-1: two incidents."""
+    async with make_bot() as bot:
+        broker = alarm("KafkaBrokerDown", at=T0)
+        broker["AlarmArn"] = broker["AlarmArn"].replace("us-east-1", "eu-west-1")
+        assert (await bot.deliver(broker)).json()["outcome"] == "opened"
+        assert await deliver(bot, "ConsumerLagHigh", at=T0 + timedelta(minutes=1)) == "opened"
+        assert len(await bot.incidents()) == 2
