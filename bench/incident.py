@@ -115,16 +115,27 @@ class Track:
         self.ready: float | None = None
 
 
-async def watch(slack: FakeSlack, pagerduty: FakePagerDuty, tracks: list[Track], *, sending: asyncio.Event,
-                timeout: float) -> None:
-    """Poll the fakes every 5 ms until every tracked incident is paged and has its channel ready."""
+async def watch(client: httpx.AsyncClient, slack: FakeSlack, pagerduty: FakePagerDuty, tracks: list[Track], *,
+                sending: asyncio.Event, timeout: float) -> None:
+    """Poll the fakes every 5 ms until every tracked incident is paged and has its channel ready (the channel id,
+    which may carry a suffix the planned name did not, comes from the incidents API, asked every 50 ms)."""
     deadline = time.perf_counter() + timeout
+    ids: dict[int, str] = {}
+    next_lookup = 0.0
     while time.perf_counter() < deadline:
+        now = time.perf_counter()
+        if now >= next_lookup:
+            next_lookup = now + 0.05
+            for track in [t for t in tracks if t.incident_id not in ids]:
+                detail = (await client.get(f"/api/incidents/{track.incident_id}")).json()
+                if detail.get("channel_id"):
+                    ids[track.incident_id] = detail["channel_id"]
         now = time.perf_counter()
         for track in tracks:
             if track.paged is None and pagerduty.incident(f"incident-bot/{track.incident_id}") is not None:
                 track.paged = now
-            if track.ready is None and slack.messages(track.channel):
+            channel = ids.get(track.incident_id)
+            if track.ready is None and channel and slack.messages(channel):
                 track.ready = now
         if sending.is_set() and all(t.paged and t.ready for t in tracks):
             return
@@ -138,7 +149,7 @@ async def deliver_scenario(url: str, slack: FakeSlack, pagerduty: FakePagerDuty,
     outcomes: Counter[str] = Counter()
     done = asyncio.Event()
     async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
-        watcher = asyncio.create_task(watch(slack, pagerduty, tracks, sending=done, timeout=timeout))
+        watcher = asyncio.create_task(watch(client, slack, pagerduty, tracks, sending=done, timeout=timeout))
         started = time.perf_counter()
 
         async def one(at: float, content: bytes) -> None:

@@ -55,13 +55,17 @@ class StormPart:
     first: bool
 
 
-def channel_name(*, day: datetime, alarm_name: str, entry: CatalogEntry | None, prefix: str = "") -> str:
-    """`inc-YYYYMMDD-<alarm-slug>`: lowercase, `[a-z0-9_-]`, short enough to take a `-NN` suffix within 80."""
+def channel_name(*, day: datetime, alarm_name: str, entry: CatalogEntry | None, prefix: str = "",
+                 region: str = "") -> str:
+    """`inc-YYYYMMDD-<alarm-slug>[-<region>]`: lowercase, `[a-z0-9_-]`, short enough to take a `-NN` suffix within
+    80. `region` (given for alarms outside the default region) keeps one alarm's incidents in several regions apart."""
     base = entry.key if entry else alarm_name.removeprefix(prefix)
     kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", base).lower()
     slug = _SLUG.sub("-", kebab).strip("-_") or "alarm"
     slug = re.sub(r"-{2,}", "-", slug)
-    return f"inc-{day:%Y%m%d}-{slug}"[:76].rstrip("-_")
+    where = _SLUG.sub("-", region.lower()).strip("-_")
+    name = f"inc-{day:%Y%m%d}-{slug}"[: 76 - (len(where) + 1 if where else 0)].rstrip("-_")
+    return f"{name}-{where}" if where else name
 
 
 def dedup_key(incident: Incident) -> str:

@@ -218,7 +218,8 @@ def _open(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[st
     )
     if severity.opens_channel:
         incident.channel_name = response.channel_name(
-            day=at, alarm_name=event.alarm_name, entry=entry, prefix=playbook.catalog.prefix
+            day=at, alarm_name=event.alarm_name, entry=entry, prefix=playbook.catalog.prefix,
+            region=_foreign_region(playbook, event),
         )
     session.add(incident)
     session.flush()  # the unique open_key is checked here: a concurrent twin fails now, not at commit
@@ -274,7 +275,7 @@ def _join(session: Session, playbook: Playbook, incident: Incident, event: Alarm
             new_channel = True
             incident.channel_name = response.channel_name(
                 day=at, alarm_name=incident.alarm_name, entry=playbook.entry_for(incident.alarm_name),
-                prefix=catalog.prefix,
+                prefix=catalog.prefix, region=_foreign_region(playbook, event),
             )
     session.add_all(response.on_join(incident, event, body, playbook=playbook, now=now, relation=relation,
                                      headline=headline, escalated=escalated, new_channel=new_channel,
@@ -336,6 +337,11 @@ def _storm(session: Session, playbook: Playbook, incident: Incident, *, at: date
     session.add(note(incident, "storm", "Alarm storm: alerts-channel announcements become one digest", at=at,
                      storm_id=storm.id))
     return response.StormPart(storm.id, first=True)
+
+
+def _foreign_region(playbook: Playbook, event: AlarmEvent) -> str:
+    """The alarm's region when it is not the default one (it goes into the channel name), else ""."""
+    return event.region if event.region and event.region != playbook.policy.default_region else ""
 
 
 def _rank(severity: Severity) -> int:

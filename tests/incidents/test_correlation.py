@@ -170,3 +170,14 @@ async def test_alarms_of_another_region_are_not_correlated(make_bot: BotFactory)
         assert (await bot.deliver(broker)).json()["outcome"] == "opened"
         assert await deliver(bot, "ConsumerLagHigh", at=T0 + timedelta(minutes=1)) == "opened"
         assert len(await bot.incidents()) == 2
+
+
+async def test_channel_names_carry_a_foreign_region(make_bot: BotFactory) -> None:
+    """The same CRITICAL alarm in another region gets its own channel name (no `-2`, `-3` guessing)."""
+    async with make_bot() as bot:
+        broker = alarm("KafkaBrokerDown", at=T0)
+        broker["AlarmArn"] = broker["AlarmArn"].replace("us-east-1", "eu-west-1")
+        await bot.deliver(broker)
+        await deliver(bot, "KafkaBrokerDown", at=T0)
+        names = sorted(i["channel"] for i in await bot.incidents())
+        assert names == [f"inc-{T0:%Y%m%d}-kafka-broker-down", f"inc-{T0:%Y%m%d}-kafka-broker-down-eu-west-1"]
