@@ -37,6 +37,9 @@ from bot.transports.http import install_error_handlers, router
 from bot.transports.sns import ConfirmationFailed, SnsIntake
 
 log = structlog.get_logger("incident_bot.app")
+# Steps in flight per lane. A step may wait in the Slack pacer (a Tier 2 method: minutes during a storm); with one
+# step per incident and lane in flight, this many incidents progress at once before a paced one holds others up.
+RELAY_BATCH = 64
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -106,7 +109,7 @@ def create_app(
                                  transport=http_transport)
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
                       queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
-                      on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
+                      on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc(), batch=RELAY_BATCH)
         commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 
         async def fetch_cert(url: str) -> bytes:
