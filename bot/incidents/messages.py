@@ -226,8 +226,10 @@ def joined(incident: Incident, event: AlarmEvent, *, relation: str, headline: bo
                                               f"{md.escape(event.reason or 'n/a')}")])
 
 
-def storm_digest(incidents: Sequence[Incident], *, minutes: float) -> Message:
+def storm_digest(incidents: Sequence[Incident]) -> Message:
     """The one alerts-channel message of an alarm storm: counts by severity and alarm, links to the channels."""
+    opened = [i.opened_at for i in incidents]
+    minutes = max(1.0, (max(opened) - min(opened)).total_seconds() / 60) if opened else 1.0
     by_severity = Counter(str(i.severity) for i in incidents)
     by_alarm = Counter(i.alarm_name for i in incidents)
     severities = " · ".join(f"{_EMOJI.get(s.value, '')} *{s.value}* {by_severity[s.value]}"

@@ -159,8 +159,8 @@ def channel_response(incident: Incident, event: AlarmEvent, *, playbook: Playboo
 
 
 def on_join(incident: Incident, event: AlarmEvent, body: Mapping[str, Any], *, playbook: Playbook, now: datetime,
-            relation: str,
-            headline: bool, escalated: bool, new_channel: bool, reopened: bool) -> list[OutboxMessage]:
+            relation: str, headline: bool, escalated: bool, new_channel: bool,
+            reopened: bool) -> list[OutboxMessage]:
     """A correlated alarm joined the incident: say so where the incident lives, with the alarm's first runbook
     steps and its queries; a HIGH incident raised to CRITICAL gets its channel and page now."""
     if new_channel:

@@ -126,8 +126,7 @@ class ChatSteps:
                 raise PermanentDeliveryError(f"no storm #{payload.storm_id}")
             storm, incidents = view
             channel = storm.channel or self.playbook.policy.alerts_channel
-            minutes = (storm.last_at - storm.started_at).total_seconds() / 60
-            message = messages.storm_digest(incidents, minutes=minutes)
+            message = messages.storm_digest(incidents)
             ts = storm.ts
             if ts is None and not payload.first:
                 raise TransientDeliveryError("storm digest not posted yet", retry_after=1.0)

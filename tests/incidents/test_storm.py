@@ -103,3 +103,15 @@ async def test_storm_threshold_and_window_are_settings(make_bot: BotFactory) -> 
         assert len(posted) == 3 + 1 + 1, texts
         [digest] = [t for t in texts if t.startswith("Alarm storm")]
         assert digest.startswith("Alarm storm: 6 incidents")
+
+
+def test_digest_shows_hostile_alarm_names_inert() -> None:
+    """Alarm names in the digest are escaped; only the bot's own channel links are live."""
+    from bot.incidents.messages import storm_digest
+    from bot.incidents.models import Incident
+
+    incidents = [Incident(id=n, title="t", alarm_name="<!channel> x&y", severity="HIGH", opened_at=T0,
+                          channel_id="C0000001" if n == 1 else None, channel_name="inc-x") for n in (1, 2)]
+    shown = json.dumps(storm_digest(incidents).blocks, ensure_ascii=False)
+    assert "<!channel>" not in shown and "&lt;!channel&gt; x&amp;y × 2" in shown
+    assert "<#C0000001>" in shown and "Without a channel" in shown
