@@ -45,6 +45,9 @@ from bot.web import install_web
 from bot.weekly_report import WeeklyReporter
 
 log = structlog.get_logger("incident_bot.app")
+# Steps in flight per lane. A step may wait in the Slack pacer (a Tier 2 method: minutes during a storm); with one
+# step per incident and lane in flight, this many incidents progress at once before a paced one holds others up.
+RELAY_BATCH = 64
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -68,6 +71,8 @@ def build_playbook(settings: Settings) -> Playbook:
     responders = {Severity.CRITICAL: settings.slack_responders_critical, Severity.HIGH: settings.slack_responders_high}
     policy = ResponsePolicy(
         reopen_window=settings.reopen_window, ack_timeout=settings.ack_timeout,
+        correlation_window=settings.correlation_window, storm_threshold=settings.storm_threshold,
+        storm_window=settings.storm_window,
         investigate_timeout=settings.investigate_timeout,
         unknown_alarm_severity=Severity(settings.unknown_alarm_severity), alerts_channel=settings.slack_alerts_channel,
         responders=responders, dashboard_prefix=settings.dashboard_prefix,
@@ -117,7 +122,7 @@ def create_app(
                                  transport=http_transport)
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
                       queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
-                      directory=parts.directory,
+                      directory=parts.directory, batch=RELAY_BATCH,
                       on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
         commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     alarm_prefix: str = "orders-pipeline-"
     unknown_alarm_severity: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"] = "HIGH"
     reopen_window: timedelta = timedelta(minutes=30)
+    correlation_window: timedelta = timedelta(minutes=15)
+    storm_threshold: int = Field(default=10, ge=1)
+    storm_window: timedelta = timedelta(minutes=5)
     ack_timeout: timedelta = timedelta(minutes=5)
     investigate_timeout: timedelta = timedelta(hours=1)
     runbooks_dir: Path = Field(default_factory=lambda: _data_dir("runbooks"))
@@ -118,8 +121,8 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("reopen_window", "ack_timeout", "investigate_timeout", "query_timeout", "sns_cert_timeout",
-                     "canary_every", mode="before")
+    @field_validator("reopen_window", "correlation_window", "storm_window", "ack_timeout", "investigate_timeout",
+                     "query_timeout", "sns_cert_timeout", "canary_every", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

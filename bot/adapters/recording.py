@@ -96,6 +96,17 @@ class RecordingChat:
         channel_id = self._channel_id(channel)
         return next((p.ts for p in self.posts if p.channel_id == channel_id and p.key == key), None)
 
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace the recorded message `ts` (recorded as a new post with the same ts when unknown)."""
+        channel_id = self._channel_id(channel)
+        for index, found in enumerate(self.posts):
+            if found.channel_id == channel_id and found.ts == ts:
+                self.posts[index] = RecordedPost(channel_id, message, found.key, ts)
+                break
+        else:
+            self.posts.append(RecordedPost(channel_id, message, "", ts))
+        log.info("chat_update_recorded", channel=channel_id, ts=ts, text=message.text[:200])
+
     def _remember(self, name: str) -> Channel:
         channel = Channel(id=f"R-{name}", name=name)
         self.channels[name] = channel

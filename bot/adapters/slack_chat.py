@@ -1,6 +1,8 @@
 """Slack as the incident flow's `ChatOps`: slack_sdk's `AsyncWebClient`, Slack's failures mapped onto ours.
 
-Rate limits (429, honouring `Retry-After` up to `max_wait`), 500/503 and dropped connections are retried a
+Calls are paced under Slack's rate limits (`bot/adapters/slack_pacing.py`: one post per second per channel,
+the Web API tiers per method) so a storm waits here instead of being refused. Rate limits that still come
+(429, honouring `Retry-After` up to `max_wait`), 500/503 and dropped connections are retried a
 bounded number of times by slack_sdk's own retry handlers; whatever still fails becomes
 `TransientDeliveryError` (`retry_after` set when Slack said so). Refusals (`invalid_auth`,
 `channel_not_found`, `is_archived`, invalid blocks…) become `SlackRefused`, a `PermanentDeliveryError` naming
@@ -36,6 +38,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.adapters.slack_pacing import SlackPacer
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.incidents.ports import Channel, Message, NameTaken
 from bot.presentation.blocks import TOPIC_MAX, cut, fit_message
@@ -113,6 +116,7 @@ class SlackChat:
         backoff: float = 0.5,
         max_wait: float = 10.0,
         history_depth: int = 200,
+        pacer: SlackPacer | None = None,
     ) -> None:
         self._client = AsyncWebClient(
             token=token,
@@ -121,6 +125,8 @@ class SlackChat:
             retry_handlers=retry_handlers(max_retries=max_retries, backoff=backoff, max_wait=max_wait),
         )
         self._history_depth = history_depth
+        # One per process: every lane's calls share the buckets.
+        self.pacer = pacer or SlackPacer()
         # conversations.list is slow and tightly rate limited; names rarely move, so remember them.
         self._channel_ids: dict[str, str] = {}
         # Teams change rarely and usergroups.list is tier-2 rate limited: one read per process.
@@ -136,7 +142,7 @@ class SlackChat:
                 raise NameTaken(name) from None
             raise
         channel = Channel(id=data["channel"]["id"], name=data["channel"]["name"])
-        self._channel_ids[channel.name] = channel.id
+        self._remember(channel.name, channel.id)
         return channel
 
     async def find_channel(self, name: str) -> Channel | None:
@@ -153,7 +159,7 @@ class SlackChat:
                 self._with_private = False
                 continue
             for found in data.get("channels", []):
-                self._channel_ids[found["name"]] = found["id"]
+                self._remember(found["name"], found["id"])
                 if found["name"] == name:
                     return Channel(id=found["id"], name=found["name"])
             cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
@@ -235,6 +241,7 @@ class SlackChat:
         """Post `message` in `channel` (id, name or `#name`) tagged with `key`; returns the message ts."""
         target = channel if _CHANNEL_ID.match(channel) else "#" + channel.removeprefix("#")
         message = fit_message(message)
+        paced = target if _CHANNEL_ID.match(target) else self._channel_ids.get(target[1:], target[1:])
         data = await self._call(
             "chat.postMessage",
             self._client.chat_postMessage(
@@ -244,14 +251,16 @@ class SlackChat:
                 metadata={"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}},
                 unfurl_links=False,
             ),
+            channel=paced,
         )
         if target.startswith("#") and data.get("channel"):
-            self._channel_ids[target[1:]] = str(data["channel"])
+            self._remember(target[1:], str(data["channel"]))
         return str(data["ts"])
 
-    async def update(self, channel_id: str, ts: str, message: Message) -> None:
-        """Replace the text and blocks of the message `ts` posted earlier in `channel_id`."""
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace the text and blocks of the message `ts` posted earlier in `channel` (id, or a name we know)."""
         message = fit_message(message)
+        channel_id = await self._channel_id(channel) or channel  # chat.update takes ids only
         await self._call(
             "chat.update",
             self._client.chat_update(channel=channel_id, ts=ts, text=message.text,
@@ -294,12 +303,23 @@ class SlackChat:
         found = await self.find_channel(name)
         return found.id if found else None
 
-    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
-        """Await one Web API call; map every failure onto `bot.errors`."""
+    def _remember(self, name: str, channel_id: str) -> None:
+        self._channel_ids[name] = channel_id
+        self.pacer.alias(name, channel_id)
+
+    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse], *,
+                    channel: str | None = None) -> dict[str, Any]:
+        """Await one Web API call once the pacer lets it go (`channel`: a post's channel); map every failure
+        onto `bot.errors`."""
         try:
+            await self.pacer.before(method, channel)
             response = await call
         except SlackApiError as exc:
-            raise _failure(method, exc) from None
+            failure = _failure(method, exc)
+            if _rate_limited(exc):
+                self.pacer.refused(method, failure.retry_after if isinstance(failure, TransientDeliveryError)
+                                   else None, channel)
+            raise failure from None
         except SlackClientError as exc:
             raise PermanentDeliveryError(f"slack {method}: {exc}") from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -308,12 +328,18 @@ class SlackChat:
         return data if isinstance(data, dict) else {}
 
 
+def _rate_limited(exc: SlackApiError) -> bool:
+    data = getattr(exc.response, "data", None)
+    error = str(data.get("error") or "") if isinstance(data, dict) else ""
+    return int(getattr(exc.response, "status_code", 0) or 0) == 429 or error == "ratelimited"
+
+
 def _failure(method: str, exc: SlackApiError) -> TransientDeliveryError | PermanentDeliveryError:
     response = exc.response
     status = int(getattr(response, "status_code", 0) or 0)
     data = getattr(response, "data", None)
     error = str(data.get("error") or "") if isinstance(data, dict) else ""
-    if status == 429 or error == "ratelimited":
+    if _rate_limited(exc):
         return TransientDeliveryError(f"slack {method}: rate limited",
                                       retry_after=_retry_after(getattr(response, "headers", {}) or {}))
     if status >= 500 or error in _TRANSIENT_ERRORS:

@@ -11,6 +11,11 @@ A runbook file is the single place an alarm is described: its front matter says 
     queries: [dlq-spike-cause] # names in queries/, run when the incident opens (none that need parameters)
     invite: [flink-oncall]     # responder groups, Slack ids or emails, on top of the severity's responders
     dashboard: Errors          # Health | Performance | Errors | Capacity
+    caused_by: [KafkaBrokerDown] # alarms (keys) this one is a symptom of: correlated into one incident
+
+Correlation follows the guide's causal chains (broker down → consumer lag → latency → window completeness;
+checkpoint failure → lag; Firehose delivery failed → completeness): two alarms are related when one is a cause,
+directly or through others, of the other. An alarm without `caused_by` that nothing names stands alone.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class CatalogEntry:
     invite: tuple[str, ...]
     dashboard: str
     runbook: Path
+    caused_by: tuple[str, ...] = ()
 
     def runbook_url(self, base_url: str) -> str:
         """The runbook's public URL under `base_url` (e.g. a Git web view), or "" when there is no base."""
@@ -109,6 +115,9 @@ def entry_from_file(path: Path, *, prefix: str) -> CatalogEntry:
     if dashboard not in DASHBOARDS:
         problems.append(f"`dashboard: {dashboard}` is not one of {', '.join(DASHBOARDS)}")
         dashboard = "Health"
+    caused_by = _names(meta, "caused_by", problems)
+    if key in caused_by:
+        problems.append("`caused_by` names the alarm itself")
     if problems:
         raise ConfigError("; ".join(problems))
     return CatalogEntry(
@@ -120,6 +129,7 @@ def entry_from_file(path: Path, *, prefix: str) -> CatalogEntry:
         invite=invite,
         dashboard=dashboard,
         runbook=path,
+        caused_by=caused_by,
     )
 
 
@@ -134,6 +144,8 @@ class AlarmCatalog:
         )
         self._by_name = {e.alarm_name: e for e in self.entries}
         self._by_folded = {e.alarm_name.casefold(): e for e in self.entries}
+        by_key = {e.key: e for e in self.entries}
+        self._causes = {e.key: _ancestors(e.key, by_key) for e in self.entries}
 
     @classmethod
     def scan(cls, runbooks_dir: Path, *, prefix: str = "orders-pipeline-") -> tuple[AlarmCatalog, list[str]]:
@@ -157,6 +169,7 @@ class AlarmCatalog:
                 continue
             seen[folded] = path
             entries.append(entry)
+        problems += _correlation_problems(entries)
         return cls(entries, prefix=prefix), problems
 
     @classmethod
@@ -171,8 +184,60 @@ class AlarmCatalog:
         """The entry for `<prefix><Name>` (any case as a fallback); None for an alarm we do not know."""
         return self._by_name.get(alarm_name) or self._by_folded.get(alarm_name.casefold())
 
+    def causes_of(self, alarm_name: str) -> frozenset[str]:
+        """Keys of every alarm that causes `alarm_name`, directly or through others (empty when unknown)."""
+        entry = self.lookup(alarm_name)
+        return self._causes.get(entry.key, frozenset()) if entry else frozenset()
+
+    def is_cause_of(self, cause: str, symptom: str) -> bool:
+        """True when alarm `cause` is a (transitive) cause of alarm `symptom` (both CloudWatch alarm names)."""
+        entry = self.lookup(cause)
+        return entry is not None and entry.key in self.causes_of(symptom)
+
+    def related_names(self, alarm_name: str) -> frozenset[str]:
+        """CloudWatch names of the alarms correlated with `alarm_name`: its causes and its symptoms."""
+        entry = self.lookup(alarm_name)
+        if entry is None:
+            return frozenset()
+        return frozenset(e.alarm_name for e in self.entries
+                         if e.key in self._causes[entry.key] or entry.key in self._causes[e.key])
+
     def __len__(self) -> int:
         return len(self.entries)
+
+
+def _ancestors(key: str, by_key: Mapping[str, CatalogEntry]) -> frozenset[str]:
+    seen: set[str] = set()
+    todo = list(by_key[key].caused_by)
+    while todo:
+        cause = todo.pop()
+        if cause in seen or cause not in by_key:
+            continue
+        seen.add(cause)
+        todo.extend(by_key[cause].caused_by)
+    seen.discard(key)  # a cycle is reported by lint; it must not make an alarm its own cause
+    return frozenset(seen)
+
+
+def _correlation_problems(entries: list[CatalogEntry]) -> list[str]:
+    """`caused_by` naming an alarm no runbook describes, or causes that go round in a circle."""
+    by_key = {e.key: e for e in entries}
+    problems = [
+        f"{e.runbook}: `caused_by: {cause}` names no alarm runbook"
+        for e in entries for cause in e.caused_by if cause not in by_key
+    ]
+    for entry in entries:
+        todo, seen = list(entry.caused_by), set()
+        while todo:
+            cause = todo.pop()
+            if cause == entry.key:
+                problems.append(f"{entry.runbook}: `caused_by` goes round in a circle back to {entry.key}")
+                break
+            if cause in seen or cause not in by_key:
+                continue
+            seen.add(cause)
+            todo.extend(by_key[cause].caused_by)
+    return problems
 
 
 def _names(meta: Mapping[str, Any], field: str, problems: list[str]) -> tuple[str, ...]:

@@ -28,6 +28,8 @@ class ReceiptOutcome(StrEnum):
     OPENED = "opened"
     REOPENED = "reopened"
     REPEATED = "repeated"
+    JOINED = "joined"
+    CLEARED = "cleared"
     RESOLVED = "resolved"
     NOTED = "noted"
     STALE = "stale"

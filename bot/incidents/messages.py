@@ -7,6 +7,7 @@ own mentions and links are live.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from bot.alarms.models import AlarmEvent
@@ -250,3 +251,44 @@ def _number(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def joined(incident: Incident, event: AlarmEvent, *, relation: str, headline: bool, escalated: bool,
+           reopened: bool) -> Message:
+    """A correlated alarm joined the incident: which one, how it relates, what changed."""
+    lead = (f":link: {md.escape(event.alarm_name)} joined incident #{incident.id} {md.bold(incident.title)} "
+            f"({md.escape(relation)}).")
+    notes = []
+    if headline:
+        notes.append(f"It is the cause: the incident's headline is now {md.bold(incident.title)}.")
+    if escalated:
+        notes.append(f"Severity raised to *{incident.severity}*.")
+    if reopened:
+        notes.append("The incident was resolved and is open again.")
+    text = " ".join([lead, *notes])
+    return Message(text=text, blocks=[section(f"{text}\n{what_crossed(event)}\n*Reason:* "
+                                              f"{md.escape(event.reason or 'n/a')}")])
+
+
+def storm_digest(incidents: Sequence[Incident]) -> Message:
+    """The one alerts-channel message of an alarm storm: counts by severity and alarm, links to the channels."""
+    opened = [i.opened_at for i in incidents]
+    minutes = max(1.0, (max(opened) - min(opened)).total_seconds() / 60) if opened else 1.0
+    by_severity = Counter(str(i.severity) for i in incidents)
+    by_alarm = Counter(i.alarm_name for i in incidents)
+    severities = " · ".join(f"{_EMOJI.get(s.value, '')} *{s.value}* {by_severity[s.value]}"
+                            for s in Severity if by_severity[s.value])
+    text = (f":thunder_cloud_and_rain: *Alarm storm*: {len(incidents)} incidents opened within {minutes:.0f} min "
+            "(one message, updated as incidents arrive).")
+    alarms = "\n".join(f"• {md.escape(name)} × {count}" for name, count in by_alarm.most_common())
+    channels = " ".join(f"#{i.id} {md.channel_link(i.channel_id, i.channel_name or '')}"
+                        for i in incidents if i.channel_id)
+    blocks: list[Block] = [section(f"{text}\n{severities}"), section(f"*By alarm*\n{alarms}")]
+    if channels:
+        blocks.append(section(f"*Incident channels*\n{channels}"))
+    without = [str(i.id) for i in incidents if not i.channel_id]
+    if without:
+        blocks.append(context(cut_mrkdwn("Without a channel (see `/incident status`): #" + ", #".join(without),
+                                         SECTION_TEXT_MAX)))
+    return Message(text=f"Alarm storm: {len(incidents)} incidents opened within {minutes:.0f} min",
+                   blocks=blocks)

@@ -109,6 +109,41 @@ class Incident(Base):
     )
 
 
+class IncidentAlarm(Base):
+    """One alarm of an incident: the one that opened it and every correlated alarm that joined it."""
+
+    __tablename__ = "incident_alarms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    alarm_arn: Mapped[str] = mapped_column(String(1024), index=True)
+    alarm_name: Mapped[str] = mapped_column(String(255), index=True)
+    # The alarm's last known CloudWatch state (ALARM, OK, INSUFFICIENT_DATA) and when it changed.
+    state: Mapped[str] = mapped_column(String(32))
+    joined_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
+    # Equal to alarm_arn while the alarm is an active member of an unresolved incident, NULL afterwards: the unique
+    # constraint keeps one unresolved incident per alarm even when deliveries race on two replicas.
+    open_key: Mapped[str | None] = mapped_column(String(1024), unique=True)
+
+
+class Storm(Base):
+    """An alarm storm: more incidents opened within the storm window than the threshold. Its digest is one message
+    in the alerts channel (`ts`), updated in place; `revision` counts incidents added, `rendered` the last shown."""
+
+    __tablename__ = "storms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "storm" while this storm is the current one, NULL once over: at most one current storm, even across replicas.
+    open_key: Mapped[str | None] = mapped_column(String(16), unique=True)
+    started_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    rendered: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(32))
+
+
 class TimelineEntry(Base):
     __tablename__ = "timeline_entries"
 

@@ -20,6 +20,9 @@ class ResponsePolicy:
     """Response knobs read from settings once, so the domain never reads the environment."""
 
     reopen_window: timedelta = timedelta(minutes=30)
+    correlation_window: timedelta = timedelta(minutes=15)
+    storm_threshold: int = 10
+    storm_window: timedelta = timedelta(minutes=5)
     ack_timeout: timedelta = timedelta(minutes=5)
     investigate_timeout: timedelta = timedelta(hours=1)
     ack_reminders: int = 3

@@ -66,6 +66,9 @@ class ChatOps(Protocol):
     async def find_post(self, channel: str, *, key: str) -> str | None:
         """The ts of a message posted earlier with `key`, or None; lets a retried post stay single."""
 
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace the text and blocks of message `ts` posted earlier in `channel` (id or name)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PageEvent:

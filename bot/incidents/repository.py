@@ -5,25 +5,106 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from bot.incidents.models import Incident, IncidentStatus, OutboxMessage, TimelineEntry
+from bot.incidents.models import (
+    Incident,
+    IncidentAlarm,
+    IncidentSource,
+    IncidentStatus,
+    OutboxMessage,
+    Storm,
+    TimelineEntry,
+)
 from bot.incidents.steps import Lane, StepStatus
+
+# Any constant shared by every replica: correlated alarms are applied one at a time (PostgreSQL; SQLite's
+# BEGIN IMMEDIATE already serializes writers), so two related alarms racing on two replicas make one incident.
+_CORRELATION_LOCK = 0x1BC1DE48
 
 
 def open_for_alarm(session: Session, alarm_arn: str) -> Incident | None:
-    """The unresolved incident of this alarm, if any."""
-    result = session.execute(select(Incident).where(Incident.open_key == alarm_arn))
+    """The unresolved incident this alarm is an active member of, if any."""
+    row = open_alarm(session, alarm_arn)
+    return session.get(Incident, row.incident_id) if row else None
+
+
+def open_alarm(session: Session, alarm_arn: str) -> IncidentAlarm | None:
+    """The alarm's membership of its unresolved incident, if any."""
+    result = session.execute(select(IncidentAlarm).where(IncidentAlarm.open_key == alarm_arn))
     return result.scalar_one_or_none()
 
 
 def latest_for_alarm(session: Session, alarm_arn: str) -> Incident | None:
-    """The most recently opened incident of this alarm, resolved or not."""
+    """The most recently opened incident this alarm belongs (or belonged) to, resolved or not."""
     result = session.execute(
-        select(Incident).where(Incident.alarm_arn == alarm_arn).order_by(Incident.id.desc()).limit(1)
+        select(Incident).join(IncidentAlarm, IncidentAlarm.incident_id == Incident.id)
+        .where(IncidentAlarm.alarm_arn == alarm_arn).order_by(Incident.id.desc()).limit(1)
     )
     return result.scalar_one_or_none()
+
+
+def membership(session: Session, incident_id: int, alarm_arn: str) -> IncidentAlarm | None:
+    """The latest row of `alarm_arn` in incident `incident_id`, active or not."""
+    result = session.execute(
+        select(IncidentAlarm).where(IncidentAlarm.incident_id == incident_id, IncidentAlarm.alarm_arn == alarm_arn)
+        .order_by(IncidentAlarm.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+def alarms(session: Session, incident_id: int, *, active: bool = False) -> Sequence[IncidentAlarm]:
+    """The incident's alarms in joining order (only those still tracking the open incident when `active`)."""
+    statement = select(IncidentAlarm).where(IncidentAlarm.incident_id == incident_id).order_by(IncidentAlarm.id)
+    if active:
+        statement = statement.where(IncidentAlarm.open_key.is_not(None))
+    return session.execute(statement).scalars().all()
+
+
+def correlation_candidates(session: Session, alarm_names: Sequence[str], *, region: str,
+                           opened_since: datetime) -> Sequence[Incident]:
+    """Alarm incidents of `region` holding one of `alarm_names` that are unresolved or opened since
+    `opened_since`: unresolved first, then newest first."""
+    if not alarm_names:
+        return []
+    result = session.execute(
+        select(Incident).join(IncidentAlarm, IncidentAlarm.incident_id == Incident.id)
+        .where(IncidentAlarm.alarm_name.in_(list(alarm_names)), Incident.source == IncidentSource.ALARM,
+               Incident.region == region,
+               or_(Incident.resolved_at.is_(None), Incident.opened_at >= opened_since))
+        .order_by(Incident.resolved_at.is_not(None), Incident.id.desc())
+    )
+    return list(dict.fromkeys(result.scalars().all()))
+
+
+def lock_correlation(session: Session) -> None:
+    """Apply correlated alarms one at a time until this transaction ends (a no-op on SQLite, already serial)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CORRELATION_LOCK})
+
+
+def opened_since(session: Session, moment: datetime) -> int:
+    """How many incidents alarms opened at or after `moment`."""
+    result = session.execute(
+        select(func.count()).select_from(Incident)
+        .where(Incident.source == IncidentSource.ALARM, Incident.opened_at >= moment)
+    )
+    return int(result.scalar_one())
+
+
+def current_storm(session: Session) -> Storm | None:
+    """The storm under way (or last under way, not yet closed), if any."""
+    return session.execute(select(Storm).where(Storm.open_key.is_not(None))).scalar_one_or_none()
+
+
+def storm_incidents(session: Session, storm: Storm) -> Sequence[Incident]:
+    """Alarm incidents opened during the storm (its window included), oldest first."""
+    result = session.execute(
+        select(Incident).where(Incident.source == IncidentSource.ALARM, Incident.opened_at >= storm.started_at,
+                               Incident.opened_at <= storm.last_at).order_by(Incident.id)
+    )
+    return result.scalars().all()
 
 
 def get(session: Session, incident_id: int, *, with_timeline: bool = False) -> Incident | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from bot.incidents.steps import (
     SetPurpose,
     SetTopic,
     StepStatus,
+    StormDigest,
     Target,
 )
 from bot.presentation.mrkdwn import plain
@@ -45,13 +47,26 @@ PAGERDUTY = "pagerduty"  # a change that happened in PagerDuty (the `source` of 
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
-def channel_name(*, day: datetime, alarm_name: str, entry: CatalogEntry | None, prefix: str = "") -> str:
-    """`inc-YYYYMMDD-<alarm-slug>`: lowercase, `[a-z0-9_-]`, short enough to take a `-NN` suffix within 80."""
+@dataclass(frozen=True, slots=True)
+class StormPart:
+    """A newly opened incident is part of storm `storm_id`; `first`: it started the storm (its step posts the
+    digest, the others update it)."""
+
+    storm_id: int
+    first: bool
+
+
+def channel_name(*, day: datetime, alarm_name: str, entry: CatalogEntry | None, prefix: str = "",
+                 region: str = "") -> str:
+    """`inc-YYYYMMDD-<alarm-slug>[-<region>]`: lowercase, `[a-z0-9_-]`, short enough to take a `-NN` suffix within
+    80. `region` (given for alarms outside the default region) keeps one alarm's incidents in several regions apart."""
     base = entry.key if entry else alarm_name.removeprefix(prefix)
     kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", base).lower()
     slug = _SLUG.sub("-", kebab).strip("-_") or "alarm"
     slug = re.sub(r"-{2,}", "-", slug)
-    return f"inc-{day:%Y%m%d}-{slug}"[:76].rstrip("-_")
+    where = _SLUG.sub("-", region.lower()).strip("-_")
+    name = f"inc-{day:%Y%m%d}-{slug}"[: 76 - (len(where) + 1 if where else 0)].rstrip("-_")
+    return f"{name}-{where}" if where else name
 
 
 def dedup_key(incident: Incident) -> str:
@@ -101,28 +116,42 @@ def page(incident: Incident, action: PageAction, *, now: datetime, event: AlarmE
     return step(incident, payload, now=now)
 
 
-def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: datetime) -> list[OutboxMessage]:
-    """Steps for a newly opened incident, shaped by its severity."""
-    entry = playbook.entry_for(event.alarm_name)
+def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: datetime,
+            storm: StormPart | None = None) -> list[OutboxMessage]:
+    """Steps for a newly opened incident, shaped by its severity; during a storm the alerts channel gets the
+    storm digest instead of this incident's own announcement or alert."""
     severity = Severity(incident.severity)
     policy = playbook.policy
-    responders = [*policy.responders.get(severity, ()), *(entry.invite if entry else ())]
     if not severity.opens_channel:
         high = severity is Severity.HIGH
         mention = _unique(policy.responders.get(severity, ())) if high else []
         # HIGH alarms carry their runbook inline: nobody opens a channel for them.
-        return [step(incident, PostAlert(include_runbook=high, mention=mention), now=now),
-                *reminders(incident, playbook=playbook, now=now)]
+        alert = (step(incident, StormDigest(storm_id=storm.storm_id, first=storm.first), now=now) if storm else
+                 step(incident, PostAlert(include_runbook=high, mention=mention), now=now))
+        return [alert, *reminders(incident, playbook=playbook, now=now)]
+    return channel_response(incident, event, playbook=playbook, now=now, storm=storm)
 
+
+def channel_response(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: datetime,
+                     storm: StormPart | None = None) -> list[OutboxMessage]:
+    """A CRITICAL incident's own channel, page, announcement, responders, summary, runbook, links and queries
+    (when it opens, or when a correlated CRITICAL alarm raises it to CRITICAL)."""
+    entry = playbook.entry_for(event.alarm_name)
+    severity = Severity(incident.severity)
+    policy = playbook.policy
+    responders = [*policy.responders.get(severity, ()), *(entry.invite if entry else ())]
     links = playbook.context(event, incident_id=incident.id, channel=incident.channel_name)["links"]
 
     console = {"Alarm": links.get("alarm", ""), "Dashboard": links.get("dashboard", ""),
                "Runbook": links.get("runbook", "")}
+    announce = (step(incident, StormDigest(storm_id=storm.storm_id, first=storm.first), now=now) if storm else
+                post(incident, Target.ALERTS, messages.announcement(incident, event), now=now,
+                     note="announced in alerts"))
     plan = [
         step(incident, CreateChannel(name=incident.channel_name or ""), now=now),
         page(incident, PageAction.TRIGGER, now=now, event=event, link_channel=True,
              links=[{"href": links.get("alarm", ""), "text": "CloudWatch alarm"}]),
-        post(incident, Target.ALERTS, messages.announcement(incident, event), now=now, note="announced in alerts"),
+        announce,
         step(incident, Invite(users=_unique(responders)), now=now),
         post(incident, Target.INCIDENT, messages.alarm_summary(incident, event, links=console, buttons=True),
              now=now, note="alarm summary posted"),
@@ -134,6 +163,32 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
     plan += [step(incident, Bookmark(title=title, link=link), now=now) for title, link in console.items() if link]
     plan += queries(incident, event, entry, now=now, target=Target.INCIDENT)
     plan += reminders(incident, playbook=playbook, now=now)
+    return plan
+
+
+def on_join(incident: Incident, event: AlarmEvent, body: Mapping[str, Any], *, playbook: Playbook, now: datetime,
+            relation: str, headline: bool, escalated: bool, new_channel: bool,
+            reopened: bool) -> list[OutboxMessage]:
+    """A correlated alarm joined the incident: say so where the incident lives, with the alarm's first runbook
+    steps and its queries; a HIGH incident raised to CRITICAL gets its channel and page now."""
+    if new_channel:
+        return channel_response(incident, event, playbook=playbook, now=now)
+    entry = playbook.entry_for(event.alarm_name)
+    target = Target.INCIDENT if incident.channel_name else Target.ALERTS
+    plan = [
+        post(incident, target, messages.joined(incident, event, relation=relation, headline=headline,
+                                                escalated=escalated, reopened=reopened),
+             now=now, note="correlated alarm posted"),
+        step(incident, PostRunbook(target=target, alarm=dict(body), first_steps=True), now=now),
+    ]
+    plan += queries(incident, event, entry, now=now, target=target)
+    if incident.channel_name and (headline or escalated or reopened):
+        plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
+    severity = Severity(incident.severity)
+    if reopened and severity.pages:
+        plan.insert(0, page(incident, PageAction.TRIGGER, now=now, event=event))
+    if reopened or escalated:
+        plan += reminders(incident, playbook=playbook, now=now)
     return plan
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
+from bot.incidents.models import Incident, IncidentAlarm, OutboxMessage, TimelineEntry
 
 
 class TimelineEntryOut(BaseModel):
@@ -26,6 +26,12 @@ class StepOut(BaseModel):
     status: str
     attempts: int
     last_error: str | None
+
+
+class AlarmOut(BaseModel):
+    alarm_name: str
+    state: str
+    joined_at: datetime
 
 
 class IncidentOut(BaseModel):
@@ -58,15 +64,17 @@ class IncidentOut(BaseModel):
 
 
 class IncidentDetail(IncidentOut):
+    alarms: list[AlarmOut]
     timeline: list[TimelineEntryOut]
     steps: list[StepOut]
 
     @classmethod
     def build(cls, incident: Incident, timeline: Sequence[TimelineEntry],
-              steps: Sequence[OutboxMessage]) -> IncidentDetail:
-        """The API view of an incident with its timeline and outbox steps."""
+              steps: Sequence[OutboxMessage], alarms: Sequence[IncidentAlarm] = ()) -> IncidentDetail:
+        """The API view of an incident with its alarms (every alarm that joined it), timeline and outbox steps."""
         return cls(
             **IncidentOut.of(incident).model_dump(),
+            alarms=[AlarmOut(alarm_name=a.alarm_name, state=a.state, joined_at=a.joined_at) for a in alarms],
             timeline=[TimelineEntryOut(at=e.at, kind=e.kind, summary=e.summary,
                                       source=_source(e.data), data=e.data) for e in timeline],
             steps=[StepOut(id=s.id, lane=s.lane, kind=s.kind, status=s.status, attempts=s.attempts,

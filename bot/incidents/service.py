@@ -1,4 +1,11 @@
-"""Incident lifecycle: open, repeat, reopen, acknowledge, unacknowledge, resolve, declare, outside events.
+"""Incident lifecycle: open, repeat, join (correlated alarms), reopen, acknowledge, unacknowledge, resolve,
+declare, outside events (PagerDuty).
+
+An incident holds one or more alarms (`IncidentAlarm`): the one that opened it and every correlated alarm
+(`AlarmCatalog.related_names`) that joined it while it was unresolved or within `correlation_window` of its
+opening. Its severity is the highest of its alarms, its headline (title) the deepest cause among them, and it
+resolves when every one of its alarms is OK again. More than `storm_threshold` incidents opened within
+`storm_window` make a storm: their alerts-channel announcements become one digest message.
 
 Each function changes the incident, appends to its timeline and queues the response plan's outbox rows, all in
 the caller's transaction; nothing here talks to Slack or PagerDuty directly (see `bot/outbox/`), and nothing
@@ -14,13 +21,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.alarms.models import AlarmEvent, AlarmState, alarm_from_body
 from bot.alarms.severity import Severity
 from bot.errors import BadInput
 from bot.incidents import repository, response
-from bot.incidents.models import Incident, IncidentSource, IncidentStatus, TimelineEntry
+from bot.incidents.models import Incident, IncidentAlarm, IncidentSource, IncidentStatus, Storm, TimelineEntry
 from bot.incidents.playbook import Playbook
 from bot.incidents.steps import StepKind
 
@@ -34,6 +42,8 @@ class AlarmAction(StrEnum):
     OPENED = "opened"
     REOPENED = "reopened"
     REPEATED = "repeated"
+    JOINED = "joined"
+    CLEARED = "cleared"
     RESOLVED = "resolved"
     NOTED = "noted"
     STALE = "stale"
@@ -58,20 +68,32 @@ def apply_alarm(
 ) -> AlarmOutcome:
     """Apply one CloudWatch state change (`now`: when it was received). A race on the open incident surfaces as
     IntegrityError (retry it)."""
+    if playbook.catalog.related_names(event.alarm_name):
+        repository.lock_correlation(session)
     if event.new_state is AlarmState.ALARM:
         return _on_alarm(session, playbook, event, body, now)
-    incident = repository.open_for_alarm(session, event.alarm_arn)
-    if incident is None:
+    member = repository.open_alarm(session, event.alarm_arn)
+    if member is None:
         return _after_resolution(session, event, body)
+    incident = _get(session, member.incident_id)
     transition = _transition_entry(incident, event)
-    if event.state_change_time < incident.last_transition_at:
+    if event.state_change_time < member.changed_at:
         transition.kind, transition.summary = "stale", f"Late {event.new_state} ignored (older than the last change)"
         session.add(transition)
         return AlarmOutcome(AlarmAction.STALE, incident)
     session.add(transition)
+    member.state, member.changed_at = event.new_state.value, event.state_change_time
     if event.new_state is AlarmState.INSUFFICIENT_DATA:
         return AlarmOutcome(AlarmAction.NOTED, incident)
-    incident.alarm = body
+    if event.alarm_arn == incident.alarm_arn:
+        incident.alarm = body
+    firing = [a.alarm_name for a in repository.alarms(session, incident.id, active=True)
+              if a.state != AlarmState.OK.value]
+    if firing:
+        incident.last_transition_at = max(event.state_change_time, incident.last_transition_at)
+        session.add(note(incident, "cleared", f"{event.alarm_name} back to OK; still not OK: {', '.join(firing)}",
+                         at=event.state_change_time, alarm=event.alarm_name, firing=firing))
+        return AlarmOutcome(AlarmAction.CLEARED, incident)
     _close(session, incident, at=event.state_change_time, by=None, now=now)
     return AlarmOutcome(AlarmAction.RESOLVED, incident)
 
@@ -211,26 +233,41 @@ def alarm_window(incident: Incident, *, fallback: timedelta) -> tuple[datetime, 
 
 def _on_alarm(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[str, Any],
               now: datetime) -> AlarmOutcome:
-    # The open incident of an alarm is always its latest one (reopening reuses the latest): one query serves both.
-    latest = repository.latest_for_alarm(session, event.alarm_arn)
-    incident = latest if latest is not None and latest.open_key == event.alarm_arn else None
-    if incident is not None:
+    at = event.state_change_time
+    member = repository.open_alarm(session, event.alarm_arn)
+    if member is not None:
+        incident = _get(session, member.incident_id)
         entry = _transition_entry(incident, event)
-        if event.state_change_time < incident.last_transition_at:
+        if at < member.changed_at:
             entry.kind, entry.summary = "stale", "Late ALARM ignored (older than the last change)"
         else:
-            incident.alarm, incident.last_transition_at = body, event.state_change_time
+            member.state, member.changed_at = AlarmState.ALARM.value, at
+            incident.last_transition_at = max(at, incident.last_transition_at)
+            if event.alarm_arn == incident.alarm_arn:
+                incident.alarm = body
         session.add(entry)
         return AlarmOutcome(AlarmAction.REPEATED, incident)
 
+    latest = repository.latest_for_alarm(session, event.alarm_arn)
+    if latest is not None and latest.status != IncidentStatus.RESOLVED:
+        # A member left when its incident resolved and another alarm reopened it: it comes back in.
+        return _join(session, playbook, latest, event, body, now)
     if latest is not None and latest.resolved_at is not None:
-        if event.state_change_time <= latest.resolved_at:
+        if at <= latest.resolved_at:
             entry = _transition_entry(latest, event)
             entry.kind, entry.summary = "stale", "Late ALARM ignored (older than the resolution)"
             session.add(entry)
             return AlarmOutcome(AlarmAction.STALE, latest)
-        if event.state_change_time - latest.resolved_at <= playbook.policy.reopen_window:
+        if at - latest.resolved_at <= playbook.policy.reopen_window:
             return _reopen(session, playbook, latest, event, body, now)
+    related = playbook.catalog.related_names(event.alarm_name)
+    if related:
+        since = at - playbook.policy.correlation_window
+        # Another region's pipeline is another pipeline: its broker is not the cause of lag here.
+        candidates = repository.correlation_candidates(session, sorted(related), region=event.region,
+                                                       opened_since=since)
+        if candidates:
+            return _join(session, playbook, candidates[0], event, body, now)
     return _open(session, playbook, event, body, now)
 
 
@@ -247,26 +284,84 @@ def _open(session: Session, playbook: Playbook, event: AlarmEvent, body: dict[st
     )
     if severity.opens_channel:
         incident.channel_name = response.channel_name(
-            day=at, alarm_name=event.alarm_name, entry=entry, prefix=playbook.catalog.prefix
+            day=at, alarm_name=event.alarm_name, entry=entry, prefix=playbook.catalog.prefix,
+            region=_foreign_region(playbook, event),
         )
     session.add(incident)
     session.flush()  # the unique open_key is checked here: a concurrent twin fails now, not at commit
+    session.add(_member(incident, event))
+    session.flush()
     known = "" if entry else " (alarm not in the catalog: generic runbook)"
     session.add(_transition_entry(incident, event))
     session.add(note(incident, "opened", f"Opened as {severity.value}{known}", at=at))
-    session.add_all(response.on_open(incident, event, playbook=playbook, now=now))
+    storm = _storm(session, playbook, incident, at=at)
+    session.add_all(response.on_open(incident, event, playbook=playbook, now=now, storm=storm))
     return AlarmOutcome(AlarmAction.OPENED, incident)
+
+
+def _join(session: Session, playbook: Playbook, incident: Incident, event: AlarmEvent, body: dict[str, Any],
+          now: datetime) -> AlarmOutcome:
+    """A correlated alarm joins `incident` (reopening it when it was resolved within the correlation window)."""
+    at = event.state_change_time
+    reopened = incident.status == IncidentStatus.RESOLVED
+    if reopened:
+        _revive(incident, event)
+    member = repository.membership(session, incident.id, event.alarm_arn)
+    if member is None:
+        session.add(_member(incident, event))
+    else:
+        member.state, member.changed_at, member.open_key = AlarmState.ALARM.value, at, event.alarm_arn
+    session.flush()  # the alarm's unique open_key: a racing twin fails here and re-runs
+    incident.last_transition_at = max(at, incident.last_transition_at)
+    session.add(_transition_entry(incident, event))
+    catalog = playbook.catalog
+    headline = catalog.is_cause_of(event.alarm_name, incident.alarm_name)
+    relation = (f"cause of {incident.alarm_name}" if headline else
+                f"symptom of {incident.alarm_name}" if catalog.is_cause_of(incident.alarm_name, event.alarm_name)
+                else f"related to {incident.alarm_name}")
+    session.add(note(incident, "correlated", f"{event.alarm_name} joined the incident ({relation})"
+                     + (", reopening it" if reopened else ""), at=at, alarm=event.alarm_name, relation=relation))
+    if reopened:
+        incident.reopen_count += 1
+    if headline:
+        entry = playbook.entry_for(event.alarm_name)
+        before = incident.title
+        incident.title = entry.title if entry else event.alarm_name
+        incident.alarm_name, incident.alarm_arn, incident.alarm = event.alarm_name, event.alarm_arn, body
+        session.add(note(incident, "headline", f"Headline: {incident.title} (was {before}): the cause arrived "
+                         "after its symptom", at=at, before=before))
+    severity, before_severity = playbook.severity_for(event.alarm_name), Severity(incident.severity)
+    escalated = _rank(severity) < _rank(before_severity)
+    new_channel = False
+    if escalated:
+        incident.severity = severity
+        session.add(note(incident, "escalated", f"Severity {before_severity.value} → {severity.value} "
+                         f"({event.alarm_name} joined)", at=at, before=before_severity.value))
+        if severity.opens_channel and not incident.channel_name:
+            new_channel = True
+            incident.channel_name = response.channel_name(
+                day=at, alarm_name=incident.alarm_name, entry=playbook.entry_for(incident.alarm_name),
+                prefix=catalog.prefix, region=_foreign_region(playbook, event),
+            )
+    session.add_all(response.on_join(incident, event, body, playbook=playbook, now=now, relation=relation,
+                                     headline=headline, escalated=escalated, new_channel=new_channel,
+                                     reopened=reopened))
+    return AlarmOutcome(AlarmAction.JOINED, incident)
 
 
 def _reopen(
     session: Session, playbook: Playbook, incident: Incident, event: AlarmEvent, body: dict[str, Any], now: datetime
 ) -> AlarmOutcome:
     at = event.state_change_time
-    incident.status, incident.open_key, incident.resolved_at = IncidentStatus.OPEN, event.alarm_arn, None
-    incident.acknowledged_at = incident.acknowledged_by = None
+    _revive(incident, event)
     incident.reopen_count += 1
-    incident.last_transition_at = at
-    incident.alarm = body
+    if event.alarm_arn == incident.alarm_arn:
+        incident.alarm = body
+    member = repository.membership(session, incident.id, event.alarm_arn)
+    if member is None:  # unreachable: the incident was found through this alarm's membership
+        member = _member(incident, event)
+        session.add(member)
+    member.state, member.changed_at, member.open_key = AlarmState.ALARM.value, at, event.alarm_arn
     session.flush()
     session.add(_transition_entry(incident, event))
     session.add(note(incident, "reopened", f"Reopened (ALARM again within the reopen window, #{incident.reopen_count})",
@@ -275,9 +370,57 @@ def _reopen(
     return AlarmOutcome(AlarmAction.REOPENED, incident)
 
 
+def _revive(incident: Incident, event: AlarmEvent) -> None:
+    """A resolved incident open again, keyed by the alarm that reopened it (free: it was in no open incident)."""
+    incident.status, incident.open_key, incident.resolved_at = IncidentStatus.OPEN, event.alarm_arn, None
+    incident.acknowledged_at = incident.acknowledged_by = None
+    incident.last_transition_at = event.state_change_time
+
+
+def _member(incident: Incident, event: AlarmEvent) -> IncidentAlarm:
+    at = event.state_change_time
+    return IncidentAlarm(incident_id=incident.id, alarm_arn=event.alarm_arn, alarm_name=event.alarm_name,
+                         state=AlarmState.ALARM.value, joined_at=at, changed_at=at, open_key=event.alarm_arn)
+
+
+def _storm(session: Session, playbook: Playbook, incident: Incident, *, at: datetime) -> response.StormPart | None:
+    """The storm this newly opened incident belongs to, if any: the one under way, or a new one when more than
+    `storm_threshold` incidents opened within `storm_window` (this one included)."""
+    policy = playbook.policy
+    current = repository.current_storm(session)
+    if current is not None and current.last_at >= at - policy.storm_window:
+        current.last_at = max(current.last_at, at)
+        # Counted in SQL: replicas adding incidents at once must not lose one (the digest renders up to it).
+        session.execute(update(Storm).where(Storm.id == current.id).values(revision=Storm.revision + 1))
+        return response.StormPart(current.id, first=False)
+    if current is not None:
+        current.open_key = None  # that storm is over
+        session.flush()
+    if repository.opened_since(session, at - policy.storm_window) <= policy.storm_threshold:
+        return None
+    storm = Storm(open_key="storm", started_at=at - policy.storm_window, last_at=at, revision=1, rendered=0,
+                  channel=policy.alerts_channel)
+    session.add(storm)
+    session.flush()  # one current storm: a replica starting the same storm fails here and re-runs
+    session.add(note(incident, "storm", "Alarm storm: alerts-channel announcements become one digest", at=at,
+                     storm_id=storm.id))
+    return response.StormPart(storm.id, first=True)
+
+
+def _foreign_region(playbook: Playbook, event: AlarmEvent) -> str:
+    """The alarm's region when it is not the default one (it goes into the channel name), else ""."""
+    return event.region if event.region and event.region != playbook.policy.default_region else ""
+
+
+def _rank(severity: Severity) -> int:
+    return list(Severity).index(severity)
+
+
 def _close(session: Session, incident: Incident, *, at: datetime, by: str | None, now: datetime,
            source: str | None = None) -> None:
     incident.status, incident.open_key, incident.resolved_at = IncidentStatus.RESOLVED, None, at
+    for member in repository.alarms(session, incident.id, active=True):
+        member.open_key = None
     incident.last_transition_at = max(at, incident.last_transition_at)
     minutes = (at - incident.opened_at).total_seconds() / 60
     where = f" in {_SOURCE_NAMES.get(source, source)}" if source else ""

@@ -42,6 +42,7 @@ class StepKind(StrEnum):
     RUN_QUERY = "run_query"
     PAGE = "page"
     ACK_REMINDER = "ack_reminder"
+    STORM_DIGEST = "storm_digest"
 
 
 class StepStatus(StrEnum):
@@ -134,10 +135,14 @@ class PostAlert(Payload):
 
 @dataclass(frozen=True, slots=True)
 class PostRunbook(Payload):
-    """Render the incident's runbook when posting (so it names the real channel) and post it."""
+    """Render the incident's runbook when posting (so it names the real channel) and post it. `alarm`: the body
+    of a correlated alarm whose runbook to post instead of the incident's own; `first_steps`: only up to the
+    end of its first numbered section."""
 
     kind: ClassVar[StepKind] = StepKind.POST_RUNBOOK
     target: Target = Target.INCIDENT
+    alarm: dict[str, Any] = field(default_factory=dict)
+    first_steps: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +221,20 @@ class AckReminder(Payload):
     targets: list[Target] = field(default_factory=lambda: [Target.INCIDENT])
 
 
+@dataclass(frozen=True, slots=True)
+class StormDigest(Payload):
+    """Show storm `storm_id` in the alerts channel as one message: posted by the step with `first`, updated in
+    place (chat.update) by the others, rendered from the storm's incidents as they are when performed."""
+
+    kind: ClassVar[StepKind] = StepKind.STORM_DIGEST
+    storm_id: int
+    first: bool = False
+
+
 PAYLOADS: dict[StepKind, type[Payload]] = {
     cls.kind: cls
     for cls in (CreateChannel, Invite, Post, PostAlert, PostRunbook, PostPostmortem, SetTopic, SetPurpose, Bookmark,
-                RunQuery, Page, AckReminder)
+                RunQuery, Page, AckReminder, StormDigest)
 }
 
 

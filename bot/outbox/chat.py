@@ -6,14 +6,17 @@ incident owns it); posts carry the key `incident-bot:<step id>` and a retried po
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 
 import structlog
+from sqlalchemy.orm import Session
 
-from bot.alarms.models import alarm_from_body
+from bot.alarms.models import AlarmEvent, alarm_from_body
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.incidents import messages, repository
+from bot.incidents.models import Incident, Storm
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import ChatOps, Directory, Message, NameTaken
 from bot.incidents.postmortem import postmortem_context
@@ -27,10 +30,12 @@ from bot.incidents.steps import (
     PostRunbook,
     SetPurpose,
     SetTopic,
+    StormDigest,
     Target,
 )
 from bot.outbox.execution import Done, StepRun
 from bot.runbooks.mrkdwn import to_mrkdwn
+from bot.runbooks.sections import first_steps
 from bot.store import Database
 
 log = structlog.get_logger("incident_bot.outbox")
@@ -44,6 +49,8 @@ class ChatSteps:
                  directory: Directory | None = None) -> None:
         self.db, self.playbook, self.chat, self.record_only = db, playbook, chat, record_only
         self.directory = directory
+        # Digest steps of one storm run one at a time in this process: each renders what the last one missed.
+        self._storm_locks: dict[int, asyncio.Lock] = {}
 
     async def create_channel(self, payload: CreateChannel, run: StepRun) -> Done:
         """Create (or adopt) the incident channel, suffixing the name while it is taken."""
@@ -104,10 +111,50 @@ class ChatSteps:
         return self.posted(f"{incident.severity} alert posted", channel, message)
 
     async def post_runbook(self, payload: PostRunbook, run: StepRun) -> Done:
-        """Render the runbook now (it names the real channel) and post it."""
-        message = messages.runbook_message(run.incident.title, self._runbook(run))
+        """Render the runbook now (it names the real channel) and post it: the incident's, or that of the
+        correlated alarm in the payload (its first steps only, when asked)."""
+        event = alarm_from_body(payload.alarm) if payload.alarm else None
+        text = self._runbook(run, event, first_only=payload.first_steps)
+        entry = self.playbook.entry_for(event.alarm_name) if event else None
+        title = (entry.title if entry else event.alarm_name) if event else run.incident.title
+        message = messages.runbook_message(title, text)
         channel = await self.post_message(run, payload.target, message)
-        return self.posted("runbook posted", channel, message)
+        return self.posted(f"runbook of {event.alarm_name} posted" if event else "runbook posted", channel, message)
+
+    async def storm_digest(self, payload: StormDigest, run: StepRun) -> Done:
+        """Post the storm's digest (the `first` step) or update it in place with every incident so far."""
+        lock = self._storm_locks.setdefault(payload.storm_id, asyncio.Lock())
+        async with lock:
+            view = await self.db.run(lambda session: _storm_view(session, payload.storm_id))
+            if view is None:
+                raise PermanentDeliveryError(f"no storm #{payload.storm_id}")
+            storm, incidents = view
+            channel = storm.channel or self.playbook.policy.alerts_channel
+            message = messages.storm_digest(incidents)
+            ts = storm.ts
+            if ts is None and not payload.first:
+                raise TransientDeliveryError("storm digest not posted yet", retry_after=1.0)
+            if ts is None:
+                key = f"incident-bot:storm:{storm.id}"
+                ts = await self.chat.find_post(channel, key=key) if run.retried else None
+                if ts is None:
+                    ts = await self.chat.post(channel, message, key=key)
+                    verb = "posted"
+                else:
+                    await self.chat.update(channel, ts, message)
+                    verb = "updated"
+            elif storm.rendered >= storm.revision and not run.incident.channel_id:
+                # Shown already; an incident with a channel still updates, its channel may be new since.
+                return Done("message", f"storm digest already shows {len(incidents)} incidents",
+                            {"storm_id": storm.id})
+            else:
+                await self.chat.update(channel, ts, message)
+                verb = "updated"
+            revision = storm.revision
+            await self.db.run(lambda session: _storm_shown(session, payload.storm_id, ts=ts, revision=revision))
+        done = self.posted(f"storm digest {verb}", channel, message)
+        done.data.update({"storm_id": storm.id, "ts": ts})
+        return done
 
     async def post_postmortem(self, payload: PostPostmortem, run: StepRun) -> Done:
         """Render the post-incident template from the timeline (once; kept for retries) and post it."""
@@ -185,12 +232,14 @@ class ChatSteps:
             return [user_id] if user_id else []
         return await self.chat.group_members(who) or []
 
-    def _runbook(self, run: StepRun) -> str:
-        """The incident's runbook for its latest alarm, as Slack mrkdwn."""
+    def _runbook(self, run: StepRun, event: AlarmEvent | None = None, *, first_only: bool = False) -> str:
+        """The runbook of `event` (default: the incident's latest alarm) as Slack mrkdwn; only its first steps
+        when `first_only`."""
         incident = run.incident
-        event = alarm_from_body(incident.alarm)
+        event = event or alarm_from_body(incident.alarm)
         context = self.playbook.context(event, incident_id=incident.id, channel=incident.channel_name)
-        return to_mrkdwn(self.playbook.runbook(event, context))
+        markdown = self.playbook.runbook(event, context)
+        return to_mrkdwn(first_steps(markdown) if first_only else markdown)
 
     def _channel_id(self, run: StepRun, doing: str) -> str:
         if not run.incident.channel_id:
@@ -205,3 +254,14 @@ class ChatSteps:
     async def _owned_by_other(self, channel_id: str, incident_id: int) -> bool:
         owner = await self.db.run(lambda session: repository.by_channel(session, channel_id))
         return owner is not None and owner.id != incident_id
+
+
+def _storm_view(session: Session, storm_id: int) -> tuple[Storm, list[Incident]] | None:
+    storm = session.get(Storm, storm_id)
+    return (storm, list(repository.storm_incidents(session, storm))) if storm else None
+
+
+def _storm_shown(session: Session, storm_id: int, *, ts: str, revision: int) -> None:
+    storm = session.get(Storm, storm_id)
+    if storm is not None:
+        storm.ts, storm.rendered = ts, max(storm.rendered, revision)

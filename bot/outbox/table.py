@@ -25,6 +25,7 @@ from bot.incidents.steps import (
     SetPurpose,
     SetTopic,
     StepKind,
+    StormDigest,
 )
 from bot.outbox.chat import ChatSteps
 from bot.outbox.execution import Route, route
@@ -57,6 +58,7 @@ def executor_table(
         StepKind.RUN_QUERY: route(RunQuery, query_steps.run_query),
         StepKind.PAGE: route(Page, pager_steps.page),
         StepKind.ACK_REMINDER: route(AckReminder, reminder_steps.ack_reminder),
+        StepKind.STORM_DIGEST: route(StormDigest, chat_steps.storm_digest),
     }
     wrong = [kind for kind, entry in table.items() if entry.payload.kind is not kind]
     missing = set(StepKind) - set(table)

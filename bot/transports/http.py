@@ -115,7 +115,7 @@ async def get_incident(request: Request, incident_id: int) -> Response:
         if incident is None:
             return None
         return IncidentDetail.build(incident, repository.timeline(session, incident_id),
-                                    repository.steps(session, incident_id))
+                                    repository.steps(session, incident_id), repository.alarms(session, incident_id))
 
     detail = await request.app.state.db.run(load)
     if detail is None:

@@ -109,3 +109,29 @@ def test_scan_keeps_good_entries_and_lists_bad_ones(runbooks_copy: Path) -> None
     assert any("`alarm: LagHigh` does not match the file name ConsumerLagHigh.md" in p for p in problems)
     assert any("LatencyP99High.md: `dashboard: Grafana` is not one of" in p for p in problems)
     assert any("WindowCompletenessLow.md: front matter is not valid YAML" in p for p in problems)
+
+
+def test_correlation_follows_the_guides_causal_chains(catalog: AlarmCatalog) -> None:
+    """Broker down → lag → latency → completeness; checkpoint failure → lag; Firehose → completeness; DLQ alone."""
+    name = "orders-pipeline-{}".format
+    assert catalog.causes_of(name("WindowCompletenessLow")) == {
+        "LatencyP99High", "ConsumerLagHigh", "KafkaBrokerDown", "CheckpointFailure", "FirehoseDeliveryFailed"}
+    assert catalog.causes_of(name("ConsumerLagHigh")) == {"KafkaBrokerDown", "CheckpointFailure"}
+    assert catalog.is_cause_of(name("KafkaBrokerDown"), name("LatencyP99High"))
+    assert not catalog.is_cause_of(name("LatencyP99High"), name("KafkaBrokerDown"))
+    assert name("KafkaBrokerDown") in catalog.related_names(name("WindowCompletenessLow"))
+    assert name("FirehoseDeliveryFailed") not in catalog.related_names(name("KafkaBrokerDown"))
+    assert catalog.related_names(name("DLQSpike")) == frozenset()
+    assert catalog.related_names("orders-pipeline-Unknown") == frozenset()
+
+
+def test_lint_names_unknown_causes_and_circles(runbooks_copy: Path) -> None:
+    """`caused_by` must name alarm runbooks, and causes must not go round in a circle."""
+    lag = runbooks_copy / "ConsumerLagHigh.md"
+    lag.write_text(lag.read_text().replace("caused_by: [KafkaBrokerDown, CheckpointFailure]",
+                                           "caused_by: [KafkaBrokerDown, BrokerOnFire, WindowCompletenessLow]"))
+    _, problems = AlarmCatalog.scan(runbooks_copy)
+    assert any("`caused_by: BrokerOnFire` names no alarm runbook" in p for p in problems), problems
+    assert any("round in a circle" in p for p in problems), problems
+    with pytest.raises(ConfigError, match="BrokerOnFire"):
+        AlarmCatalog.load(runbooks_copy)

@@ -9,6 +9,10 @@ It is also Slack's OpenID Connect provider ("Sign in with Slack"): `GET /openid/
 client secret checked) for an RS256 ID token, `GET /openid/connect/keys` serves the public key, and
 `openid.connect.userInfo` answers for the access token. Register clients with `add_oidc_client`.
 
+Rate limits are enforced as Slack does (a 429 with `Retry-After`, recorded in `rate_limited`): about one
+`chat.postMessage` per second per channel (short bursts of `POST_BURST` tolerated) and the Web API tiers per
+method (`TIERS`, calls per minute, bursts of a quarter of that). Set `enforce_rate_limits = False` to turn them off.
+
 To extend: add a `_m_<method_with_underscores>` handler (e.g. `_m_conversations_rename` for
 `conversations.rename`) that takes the merged args and returns the response dict, or raises `_SlackError`.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -41,6 +46,14 @@ MARKDOWN_BLOCK_MAX = 12000
 MESSAGE_TEXT_MAX = 40000
 RESPONSE_URL_POSTS = 5
 RESPONSE_URL_TTL = 30 * 60
+POSTS_PER_SECOND = 1.0
+POST_BURST = 4
+# Slack's Web API tiers (calls per minute per workspace) for the methods the bot calls.
+TIERS = {
+    "conversations.create": 20, "bookmarks.add": 20, "conversations.setTopic": 20, "conversations.setPurpose": 20,
+    "conversations.list": 20, "usergroups.list": 20,
+    "conversations.invite": 50, "chat.update": 50, "conversations.history": 50, "users.lookupByEmail": 50,
+}
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 _KNOWN_BLOCKS = frozenset(
     {"section", "header", "divider", "context", "actions", "image", "input", "markdown", "rich_text", "table",
@@ -207,6 +220,9 @@ class FakeSlack:
             self.latency = 0.0
             self.missing_scopes: set[str] = set()  # e.g. {"groups:read"}: private channels cannot be listed
             self._faults: dict[str, list[_Fault]] = {}
+            self.enforce_rate_limits = True
+            self.rate_limited: list[tuple[str, str]] = []  # (method, channel or "") of every 429 for a rate limit
+            self._next_call: dict[tuple[str, str], float] = {}  # GCRA: when the next call is due, per bucket
             self._responses: dict[str, _ResponseUrl] = {}
             self._ids = itertools.count(1)
             self._ts = itertools.count(1)
@@ -358,6 +374,29 @@ class FakeSlack:
                         queue.pop(0)
                     return fault
         return None
+
+    def _over_limit(self, method: str, args: Mapping[str, Any]) -> float | None:
+        """Seconds to wait when this call breaks a rate limit (the call is then refused), else None."""
+        if not self.enforce_rate_limits:
+            return None
+        with self._lock:
+            if method == "chat.postMessage":
+                channel = self._find_channel(str(args.get("channel") or ""))
+                if channel is None:
+                    return None
+                key, rate, burst = (method, channel.id), POSTS_PER_SECOND, POST_BURST
+            elif method in TIERS:
+                key, rate, burst = (method, ""), TIERS[method] / 60, max(1, TIERS[method] // 4)
+            else:
+                return None
+            now = time.monotonic()
+            due = max(self._next_call.get(key, now), now)
+            early = due - (burst - 1) / rate - now
+            if early > 0:
+                self.rate_limited.append(key)
+                return early
+            self._next_call[key] = due + 1 / rate
+            return None
 
     def _dispatch(self, method: str, args: dict[str, Any], authorization: str | None) -> dict[str, Any]:
         token = None
@@ -809,6 +848,10 @@ class _Handler(BaseHTTPRequestHandler):
             fake.calls.append((method, dict(args)))
         fault = fake._take_fault(method)
         if fault is not None and self._send_fault(fault):
+            return
+        wait = fake._over_limit(method, args)
+        if wait is not None:
+            self._send_json(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(math.ceil(wait))})
             return
         try:
             if method in OIDC_METHODS:
