@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 
 from bot.adapters.logs import log_search_from_settings
+from bot.adapters.metric_graphs import metric_graphs_from_settings
 from bot.adapters.metric_sources import metric_source_from_settings
 from bot.adapters.pagerduty_pager import PagerDutyPager
 from bot.adapters.pagerduty_rest import PagerDutyRest
@@ -28,7 +29,7 @@ from bot.clock import Clock, wall_clock
 from bot.health.ports import MetricSource
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.playbook import Playbook, ResponsePolicy
-from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, MetricGraphs, Pager
 from bot.metrics import Metrics
 from bot.outbox import Relay
 from bot.queries.catalog import QueryCatalog
@@ -58,6 +59,7 @@ class Adapters:
     record_only: bool
     directory: Directory | None = None
     metrics: MetricSource | None = None
+    graphs: MetricGraphs | None = None
 
 
 def build_playbook(settings: Settings) -> Playbook:
@@ -67,6 +69,7 @@ def build_playbook(settings: Settings) -> Playbook:
         reopen_window=settings.reopen_window, ack_timeout=settings.ack_timeout,
         investigate_timeout=settings.investigate_timeout,
         unknown_alarm_severity=Severity(settings.unknown_alarm_severity), alerts_channel=settings.slack_alerts_channel,
+        incidents_channel=settings.slack_incidents_channel,
         responders=responders, dashboard_prefix=settings.dashboard_prefix,
         log_groups=tuple(settings.log_groups), default_region=settings.aws_region,
         runbook_base_url=settings.runbook_base_url, public_url=settings.public_url,
@@ -90,7 +93,7 @@ def build_adapters(settings: Settings) -> Adapters:
                  if settings.pagerduty_api_token else None)
     return Adapters(chat=chat, pager=pager, logs=log_search_from_settings(settings),
                     record_only=not settings.slack_configured, directory=directory,
-                    metrics=metric_source_from_settings(settings))
+                    metrics=metric_source_from_settings(settings), graphs=metric_graphs_from_settings(settings))
 
 
 def create_app(
@@ -114,7 +117,7 @@ def create_app(
                                  transport=http_transport)
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
                       queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
-                      directory=parts.directory,
+                      directory=parts.directory, graphs=parts.graphs,
                       on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
         commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 

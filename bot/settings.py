@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str = ""
     slack_api_url: str = "https://slack.com/api/"
     slack_alerts_channel: str = "#alerts"
+    slack_incidents_channel: str = "#incidents"
     slack_responders_critical: CsvList = Field(default_factory=list)
     slack_responders_high: CsvList = Field(default_factory=list)
     slack_client_id: str = ""

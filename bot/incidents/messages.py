@@ -8,10 +8,11 @@ own mentions and links are live.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
-from bot.incidents.models import Incident
+from bot.incidents.models import Incident, IncidentStatus
 from bot.incidents.ports import Message
 from bot.presentation import mrkdwn as md
 from bot.presentation.blocks import (
@@ -45,6 +46,154 @@ def incident_buttons(incident_id: int, *, dlq: bool = True) -> Block:
     if dlq:
         elements.append(button("Run DLQ breakdown", "incident_dlq_breakdown", value))
     return actions(f"incident-{incident_id}", elements)
+
+
+def state_buttons(incident: Incident, *, now: datetime, reopen_window: timedelta, dlq: bool = False) -> Block | None:
+    """Buttons that match the incident's state: Acknowledge only while open, Resolve until resolved; once resolved,
+    Write post-incident review, and Reopen within the reopen window. None when there is nothing to press."""
+    value = str(incident.id)
+    elements: list[Block] = []
+    if incident.status == IncidentStatus.OPEN:
+        elements.append(button("Acknowledge", "incident_acknowledge", value, style="primary"))
+    if incident.status != IncidentStatus.RESOLVED:
+        elements.append(button("Resolve", "incident_resolve", value, style="danger"))
+        if dlq:
+            elements.append(button("Run DLQ breakdown", "incident_dlq_breakdown", value))
+    else:
+        elements.append(button("Write post-incident review", "incident_review", value, style="primary"))
+        if incident.resolved_at is not None and now - incident.resolved_at <= reopen_window:
+            elements.append(button("Reopen", "incident_reopen", value))
+    return actions(f"incident-{incident.id}", elements) if elements else None
+
+
+def status_line(incident: Incident, *, now: datetime) -> str:
+    """`*Status:* ACKNOWLEDGED by @alice at 14:03 UTC · open 12 min` (mrkdwn)."""
+    status = str(incident.status).upper()
+    parts = [f"*Status:* {status}"]
+    if incident.acknowledged_at is not None:
+        who = mention([incident.acknowledged_by]) if incident.acknowledged_by else "someone"
+        parts.append(f"acknowledged by {who} at {incident.acknowledged_at:%H:%M} UTC "
+                     f"({_duration(incident.acknowledged_at - incident.opened_at)} after opening)")
+    if incident.resolved_at is not None:
+        parts.append(f"resolved at {incident.resolved_at:%H:%M} UTC after "
+                     f"{_duration(incident.resolved_at - incident.opened_at)}")
+    else:
+        parts.append(f"open for {_duration(now - incident.opened_at)}")
+    if incident.reopen_count:
+        parts.append(f"reopened {incident.reopen_count}×")
+    return " · ".join(parts)
+
+
+def alarms_line(alarms: Sequence[tuple[str, str]]) -> str:
+    """`*Alarms:* `KafkaBrokerDown` ALARM, `ConsumerLagHigh` OK` (names and states from outside: escaped)."""
+    shown = ", ".join(f"{md.code(name)} {md.escape(state)}".rstrip() for name, state in alarms)
+    return f"*Alarms:* {shown}" if shown else ""
+
+
+def links_line(incident: Incident, links: Mapping[str, str]) -> str:
+    """The incident channel (a live `<#C…>` link), the CloudWatch alarm, the PagerDuty incident and the rest."""
+    parts = [f"Incident #{incident.id}"]
+    if incident.channel_name:
+        parts.append(channel_link(incident))
+    parts += [md.link(url, name) for name, url in links.items() if url]
+    if incident.pagerduty_url:
+        parts.append(md.link(incident.pagerduty_url, "PagerDuty incident"))
+    return " · ".join(parts)
+
+
+def living_summary(incident: Incident, event: AlarmEvent | None, *, links: Mapping[str, str],
+                   alarms: Sequence[tuple[str, str]], now: datetime, reopen_window: timedelta) -> Message:
+    """The first message of the incident channel, as it is now: what crossed, status, alarms, links, buttons."""
+    severity = incident.severity
+    status = str(incident.status).upper()
+    if event is None:  # declared by hand
+        text = f"{severity}: incident #{incident.id} {md.escape(incident.title)} · {status}"
+        body = f"Declared incident {md.bold(incident.title)}."
+    else:
+        when = event.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
+        state = "is in ALARM since" if incident.status != IncidentStatus.RESOLVED else "was in ALARM from"
+        text = f"{severity}: {md.escape(event.alarm_name)} {state} {when} · {status}"
+        body = f"{what_crossed(event)}\n*When:* {when}\n*Reason:* {md.escape(event.reason or 'n/a')}"
+    emoji = ":white_check_mark:" if incident.status == IncidentStatus.RESOLVED else _EMOJI.get(severity, "")
+    blocks: list[Block] = [
+        header(f"{emoji} {severity} · {status} · {incident.title}"),
+        section(body),
+        section("\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)),
+        context(links_line(incident, links)),
+    ]
+    dlq = "DLQ" in incident.alarm_name or "dlq" in incident.title.lower()
+    buttons = state_buttons(incident, now=now, reopen_window=reopen_window, dlq=dlq)
+    if buttons:
+        blocks.append(buttons)
+    return Message(text=text, blocks=blocks)
+
+
+def living_announcement(incident: Incident, event: AlarmEvent | None, *, links: Mapping[str, str],
+                        alarms: Sequence[tuple[str, str]], now: datetime) -> Message:
+    """A CRITICAL incident's announcement in the alerts channel, as it is now (no buttons: work happens in the
+    incident channel)."""
+    alarm = md.escape(event.alarm_name if event else incident.alarm_name)
+    if incident.status == IncidentStatus.RESOLVED:
+        lead = (f":white_check_mark: *CRITICAL* incident #{incident.id} {md.bold(incident.title)} ({alarm}) "
+                f"is resolved. Post-incident review in {channel_link(incident)}.")
+    else:
+        lead = (f"{_EMOJI['CRITICAL']} *CRITICAL* incident #{incident.id} opened: {md.bold(incident.title)} "
+                f"({alarm}). Join {channel_link(incident)} — on-call has been paged.")
+    detail = "\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)
+    return Message(text=lead, blocks=[section(lead), section(detail), context(links_line(incident, links))])
+
+
+def living_alert(incident: Incident, event: AlarmEvent, *, first_steps: str | None, links: Mapping[str, str],
+                 alarms: Sequence[tuple[str, str]], now: datetime, reopen_window: timedelta) -> Message:
+    """A HIGH alert in the alerts channel, as it is now: what crossed, the runbook's first steps (mrkdwn) and a
+    link to the whole runbook, status, buttons matching the state, the escalation hint while unresolved."""
+    severity = Severity(incident.severity)
+    emoji = ":white_check_mark:" if incident.status == IncidentStatus.RESOLVED else _EMOJI.get(severity.value, "")
+    lead = (f"{emoji} *{severity.value}* · {md.bold(incident.title)} "
+            f"({md.escape(event.alarm_name)})")
+    blocks: list[Block] = [section(f"{lead}\n{what_crossed(event)}\n*Reason:* {md.escape(event.reason or 'n/a')}")]
+    if first_steps and incident.status != IncidentStatus.RESOLVED:
+        blocks += sections(first_steps)[:6]
+    runbook = links.get("Runbook", "")
+    if runbook:
+        blocks.append(context(f":blue_book: {md.link(runbook, 'Full runbook')}"))
+    detail = "\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)
+    blocks.append(section(detail))
+    blocks.append(context(links_line(incident, {k: v for k, v in links.items() if k != "Runbook"})))
+    buttons = state_buttons(incident, now=now, reopen_window=reopen_window)
+    if buttons:
+        blocks.append(buttons)
+    if incident.status != IncidentStatus.RESOLVED:
+        blocks.append(
+            context(
+                f"Investigate within 1 hour. Needs hands now? {md.code(f'/incident declare {incident.title}')} "
+                f"opens a channel (incident #{incident.id})."
+            )
+        )
+    text = cut_mrkdwn(f"{severity.value}: {md.escape(event.alarm_name)} — {md.escape(event.reason)} · "
+                      f"{str(incident.status).upper()}", 3000)
+    return Message(text=text, blocks=blocks[:BLOCKS_MAX])
+
+
+def review_summary(incident: Incident, *, summary: str, root_cause: str, impact: str, prevention: str,
+                   owner: str, by: str | None) -> Message:
+    """One paragraph for the team's incidents channel once a post-incident review is written (fields escaped;
+    the owner a mention when it is a user id)."""
+    who = mention([owner]) if owner else "nobody yet"
+    parts = [f":memo: *Post-incident review* of incident #{incident.id} {md.bold(incident.title)} "
+             f"({incident.severity}, {channel_link(incident)}):"]
+    if summary:
+        parts.append(md.escape(summary.rstrip(".")) + ".")
+    if root_cause:
+        parts.append(f"Root cause: {md.escape(root_cause.rstrip('.'))}.")
+    if impact:
+        parts.append(f"Impact: {md.escape(impact.rstrip('.'))}.")
+    if prevention:
+        parts.append(f"Prevention: {md.escape(prevention.rstrip('.'))} (owner {who}).")
+    if by:
+        parts.append(f"Written by {mention([by])}.")
+    text = cut_mrkdwn(" ".join(parts), SECTION_TEXT_MAX)
+    return Message(text=text, blocks=[section(text)])
 
 
 def mention(users: Sequence[str]) -> str:
@@ -182,6 +331,13 @@ def reopened(incident: Incident, event: AlarmEvent) -> Message:
     return Message(text=text, blocks=[section(text)])
 
 
+def reopened_by(incident: Incident, *, by: str | None) -> Message:
+    """A person reopened the incident (the Reopen button)."""
+    who = mention([by]) if by else "someone"
+    text = f":repeat: Incident #{incident.id} {md.bold(incident.title)} *reopened* by {who}."
+    return Message(text=text, blocks=[section(text)])
+
+
 def acknowledged(incident: Incident, *, by: str | None) -> Message:
     """Someone took the incident."""
     who = mention([by]) if by else "someone"
@@ -233,6 +389,13 @@ def declared(incident: Incident, *, by: str | None) -> Message:
     text = (f":rotating_light: Incident #{incident.id} {md.bold(incident.title)} declared by {who} "
             f"({incident.severity}).")
     return Message(text=text, blocks=[section(text), incident_buttons(incident.id)])
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _number(value: float | None) -> str:

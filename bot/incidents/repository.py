@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from bot.incidents.models import Incident, IncidentStatus, OutboxMessage, TimelineEntry
+from bot.incidents.models import (
+    Incident,
+    IncidentGraph,
+    IncidentMessage,
+    IncidentStatus,
+    OutboxMessage,
+    TimelineEntry,
+)
 from bot.incidents.steps import Lane, StepStatus
 
 
@@ -138,3 +145,38 @@ def pending_before(session: Session, moment: datetime) -> int:
         .where(OutboxMessage.status == StepStatus.PENDING, OutboxMessage.run_after <= moment)
     )
     return int(result.scalar_one())
+
+
+def keep_message(session: Session, *, incident_id: int, role: str, channel: str, ts: str, at: datetime) -> None:
+    """Remember a message that follows the incident (one per role and channel; a repost replaces the ts)."""
+    found = session.execute(
+        select(IncidentMessage).where(IncidentMessage.incident_id == incident_id, IncidentMessage.role == role,
+                                      IncidentMessage.channel == channel)
+    ).scalar_one_or_none()
+    if found is None:
+        session.add(IncidentMessage(incident_id=incident_id, role=role, channel=channel, ts=ts, posted_at=at))
+    else:
+        found.ts, found.posted_at = ts, at
+
+
+def living_messages(session: Session, incident_id: int) -> Sequence[IncidentMessage]:
+    """The messages that follow the incident, oldest first."""
+    result = session.execute(
+        select(IncidentMessage).where(IncidentMessage.incident_id == incident_id).order_by(IncidentMessage.id)
+    )
+    return result.scalars().all()
+
+
+def save_graph(session: Session, *, incident_id: int, png: bytes, at: datetime) -> None:
+    """Keep (or replace) the incident's metric graph."""
+    found = session.get(IncidentGraph, incident_id)
+    if found is None:
+        session.add(IncidentGraph(incident_id=incident_id, png=png, created_at=at))
+    else:
+        found.png, found.created_at = png, at
+
+
+def graph(session: Session, incident_id: int) -> bytes | None:
+    """The incident's metric graph as PNG bytes, or None."""
+    found = session.get(IncidentGraph, incident_id)
+    return found.png if found else None

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, MetricGraphs, Pager
 from bot.incidents.steps import (
     AckReminder,
     Bookmark,
@@ -19,8 +19,12 @@ from bot.incidents.steps import (
     Page,
     Post,
     PostAlert,
+    PostGraph,
+    PostLiving,
     PostPostmortem,
     PostRunbook,
+    RefreshMessages,
+    ReopenClosed,
     RunQuery,
     SetPurpose,
     SetTopic,
@@ -28,6 +32,7 @@ from bot.incidents.steps import (
 )
 from bot.outbox.chat import ChatSteps
 from bot.outbox.execution import Route, route
+from bot.outbox.graphs import GraphSteps
 from bot.outbox.pager import PagerSteps
 from bot.outbox.queries import QuerySteps
 from bot.outbox.reminders import ReminderSteps
@@ -37,10 +42,12 @@ from bot.store import Database
 
 def executor_table(
     db: Database, *, playbook: Playbook, chat: ChatOps, pager: Pager, logs: LogSearch, queries: QueryCatalog,
-    clock: Clock, record_only: bool, directory: Directory | None = None,
+    clock: Clock, record_only: bool, directory: Directory | None = None, graphs: MetricGraphs | None = None,
 ) -> dict[StepKind, Route[Any]]:
     """Every step kind with its executor; raises if a kind has none (caught at start, not at 3 a.m.)."""
-    chat_steps = ChatSteps(db, playbook=playbook, chat=chat, record_only=record_only, directory=directory)
+    chat_steps = ChatSteps(db, playbook=playbook, chat=chat, record_only=record_only, directory=directory,
+                           clock=clock)
+    graph_steps = GraphSteps(chat_steps, graphs=graphs, clock=clock)
     pager_steps = PagerSteps(pager)
     query_steps = QuerySteps(chat_steps, logs=logs, queries=queries)
     reminder_steps = ReminderSteps(chat_steps, clock=clock)
@@ -57,6 +64,10 @@ def executor_table(
         StepKind.RUN_QUERY: route(RunQuery, query_steps.run_query),
         StepKind.PAGE: route(Page, pager_steps.page),
         StepKind.ACK_REMINDER: route(AckReminder, reminder_steps.ack_reminder),
+        StepKind.POST_LIVING: route(PostLiving, chat_steps.post_living),
+        StepKind.REFRESH_MESSAGES: route(RefreshMessages, chat_steps.refresh_messages),
+        StepKind.REOPEN_CLOSED: route(ReopenClosed, chat_steps.reopen_closed),
+        StepKind.POST_GRAPH: route(PostGraph, graph_steps.post_graph),
     }
     wrong = [kind for kind, entry in table.items() if entry.payload.kind is not kind]
     missing = set(StepKind) - set(table)
