@@ -127,6 +127,14 @@ class IncidentCommands:
         self._wake()
         return incident
 
+    async def review(self, *, incident_id: int) -> tuple[Incident, ReviewFields]:
+        """An incident and its review as written so far (empty fields when none); raises BadInput when unknown."""
+        def load(session: Session) -> tuple[Incident, ReviewFields]:
+            incident = service.find(session=session, incident_id=incident_id, channel_id=None)
+            return incident, ReviewFields.of(review.get_review(session, incident_id))
+
+        return await self._db.run(load)
+
     async def declare(self, *, title: str, by: str | None) -> Incident:
         """Open an incident by hand: a channel, the declarer and responders invited, no page."""
         incident = await self._db.run(lambda session: service.declare(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
@@ -116,7 +117,7 @@ def living_summary(incident: Incident, event: AlarmEvent | None, *, links: Mappi
         body = f"{what_crossed(event)}\n*When:* {when}\n*Reason:* {md.escape(event.reason or 'n/a')}"
     emoji = ":white_check_mark:" if incident.status == IncidentStatus.RESOLVED else _EMOJI.get(severity, "")
     blocks: list[Block] = [
-        header(f"{emoji} {severity} · {status} · {incident.title}"),
+        header(f"{emoji} {severity} · {status} · {md.escape(incident.title)}"),
         section(body),
         section("\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)),
         context(links_line(incident, links)),
@@ -194,6 +195,60 @@ def review_summary(incident: Incident, *, summary: str, root_cause: str, impact:
         parts.append(f"Written by {mention([by])}.")
     text = cut_mrkdwn(" ".join(parts), SECTION_TEXT_MAX)
     return Message(text=text, blocks=[section(text)])
+
+
+def with_state_buttons(blocks: Sequence[Mapping[str, Any]], incident: Incident, *, now: datetime,
+                       reopen_window: timedelta) -> list[Block]:
+    """A message's blocks (as Slack sent them with a button click) with its incident buttons replaced by the ones
+    that match the incident's state now, after a status line; the other blocks stay as they were."""
+    status = {**context(status_line(incident, now=now)), "block_id": "incident-status"}
+    out: list[Block] = []
+    for block in blocks:
+        if block.get("block_id") == "incident-status":
+            continue
+        if block.get("type") == "actions" and str(block.get("block_id", "")).startswith("incident-"):
+            continue
+        out.append(dict(block))
+    dlq = any(e.get("action_id") == "incident_dlq_breakdown" for b in blocks for e in b.get("elements") or ()
+              if isinstance(e, Mapping))
+    buttons = state_buttons(incident, now=now, reopen_window=reopen_window, dlq=dlq)
+    return [*out[: BLOCKS_MAX - 2], status, *([buttons] if buttons else [])]
+
+
+def review_modal(incident: Incident, *, summary: str = "", root_cause: str = "", impact: str = "",
+                 prevention: str = "", owner: str = "") -> dict[str, Any]:
+    """The post-incident review modal (views.open): plain-text inputs and a user select for the owner, filled
+    with what was written before; `private_metadata` carries the incident id."""
+    def text_input(block_id: str, label: str, value: str, *, multiline: bool, hint: str = "") -> Block:
+        element: Block = {"type": "plain_text_input", "action_id": "value", "multiline": multiline,
+                          "max_length": 3000}
+        if value:
+            element["initial_value"] = value[:3000]
+        block: Block = {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
+                        "element": element, "optional": block_id != "summary"}
+        if hint:
+            block["hint"] = {"type": "plain_text", "text": hint}
+        return block
+
+    owner_element: Block = {"type": "users_select", "action_id": "value",
+                            "placeholder": {"type": "plain_text", "text": "Who owns the prevention action"}}
+    if owner and md.is_user_id(owner):
+        owner_element["initial_user"] = owner
+    return {
+        "type": "modal", "callback_id": "incident_review", "private_metadata": str(incident.id),
+        "title": {"type": "plain_text", "text": f"Review #{incident.id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Save review"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            context(f"Post-incident review of {md.bold(incident.title)} ({incident.severity})."),
+            text_input("summary", "Summary", summary, multiline=True),
+            text_input("root_cause", "Root cause (one sentence)", root_cause, multiline=False),
+            text_input("impact", "Impact", impact, multiline=True),
+            text_input("prevention", "One prevention action", prevention, multiline=False),
+            {"type": "input", "block_id": "owner", "optional": True,
+             "label": {"type": "plain_text", "text": "Owner of the prevention action"}, "element": owner_element},
+        ],
+    }
 
 
 def mention(users: Sequence[str]) -> str:

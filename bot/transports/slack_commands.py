@@ -23,7 +23,7 @@ USAGE = {
     "/trace": "/trace ORD-12345 [window]",
     "/dlq-breakdown": "/dlq-breakdown [window]",
     "/slow-operators": "/slow-operators [window]",
-    "/incident": "/incident status|ack|resolve [id] · /incident declare <title>",
+    "/incident": "/incident status|ack|resolve [id] · /incident declare <title> · /incident note <text>",
     "/pipeline-health": "/pipeline-health",
 }
 WINDOW_HELP = "a window is a number and a unit: 30m, 2h, 1d (at most 30d)"
@@ -31,7 +31,7 @@ MAX_WINDOW = timedelta(days=30)
 _WINDOW = re.compile(r"(\d{1,5})([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ID = re.compile(r"#?(\d{1,12})")
-SUBCOMMANDS = ("status", "ack", "resolve", "declare")
+SUBCOMMANDS = ("status", "ack", "resolve", "declare", "note")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +46,9 @@ class QueryCommand:
 class IncidentCommand:
     """`/incident <action>`: `incident_id` None means the incident of the channel it was typed in."""
 
-    action: str  # status | ack | resolve | declare
+    action: str  # status | ack | resolve | declare | note
     incident_id: int | None = None
-    title: str = ""
+    title: str = ""  # the title to declare, or the note's text
 
 
 def usage(command: str) -> str:
@@ -103,6 +103,10 @@ def parse_incident(text: str) -> IncidentCommand:
     if action == "declare":
         if not rest:
             raise BadInput("an incident needs a title: /incident declare <title>")
+        return IncidentCommand(action, title=" ".join(rest))
+    if action == "note":
+        if not rest:
+            raise BadInput("a note needs text: /incident note <text>")
         return IncidentCommand(action, title=" ".join(rest))
     if len(rest) > 1:
         raise BadInput(f"/incident {action} takes at most an incident id")
