@@ -41,9 +41,13 @@ class LocalMetricGraphs:
         if not self.directory.is_dir():
             return None
         stream = MetricStream.load(self.directory)
-        points = stream.series(request.metric, tuple(sorted(request.dimensions)), start=request.start,
-                               end=request.end, period=max(60, request.period),
-                               statistic=request.statistic or "Average")
+        points: list[tuple[datetime, float]] = []
+        # The local job writes its metrics without the dimensions the deployed alarms carry: fall back to those.
+        for dims in (tuple(sorted(request.dimensions)), ()):
+            points = stream.series(request.metric, dims, start=request.start, end=request.end,
+                                   period=max(60, request.period), statistic=request.statistic or "Average")
+            if points:
+                break
         if not points:
             return None
         return draw_png(request, points)

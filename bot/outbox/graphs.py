@@ -15,6 +15,18 @@ from bot.outbox.chat import ChatSteps
 from bot.outbox.execution import Done, StepRun
 
 
+# SNS alarm bodies spell statistics as CloudWatch's API enum (`SUM`); metric queries and widgets want `Sum`.
+_STATISTICS = {"SUM": "Sum", "AVERAGE": "Average", "MAXIMUM": "Maximum", "MINIMUM": "Minimum",
+               "SAMPLE_COUNT": "SampleCount", "SAMPLECOUNT": "SampleCount"}
+
+
+def statistic_name(statistic: str | None) -> str:
+    """`Sum`, `Average`… (percentiles such as `p99` as they are); Average when the alarm names none."""
+    if not statistic:
+        return "Average"
+    return _STATISTICS.get(statistic.upper(), statistic)
+
+
 class GraphSteps:
     """Performs `PostGraph`: render (CloudWatch or matplotlib, off the event loop), store, upload."""
 
@@ -35,7 +47,7 @@ class GraphSteps:
         request = GraphRequest(
             title=f"{event.alarm_name}: {event.metric_name}", namespace=event.namespace or "OrdersPipeline",
             metric=event.metric_name, dimensions=tuple(sorted(event.dimensions.items())),
-            statistic=event.statistic or "Average", period=event.period or 60, threshold=event.threshold,
+            statistic=statistic_name(event.statistic), period=event.period or 60, threshold=event.threshold,
             start=datetime.fromisoformat(payload.start), end=end,
             alarm_start=datetime.fromisoformat(payload.alarm_start), alarm_end=end, region=event.region,
         )
