@@ -14,7 +14,6 @@ from bot.incidents.steps import PostGraph
 from bot.outbox.chat import ChatSteps
 from bot.outbox.execution import Done, StepRun
 
-
 # SNS alarm bodies spell statistics as CloudWatch's API enum (`SUM`); metric queries and widgets want `Sum`.
 _STATISTICS = {"SUM": "Sum", "AVERAGE": "Average", "MAXIMUM": "Maximum", "MINIMUM": "Minimum",
                "SAMPLE_COUNT": "SampleCount", "SAMPLECOUNT": "SampleCount"}
