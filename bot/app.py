@@ -117,7 +117,7 @@ def create_app(
                                  transport=http_transport)
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
                       queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
-                      directory=parts.directory, graphs=parts.graphs,
+                      directory=parts.directory, graphs=parts.graphs, metrics=parts.metrics,
                       on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
         commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 

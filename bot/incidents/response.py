@@ -32,6 +32,7 @@ from bot.incidents.steps import (
     Post,
     PostAlert,
     PostGraph,
+    PostHealth,
     PostLiving,
     PostPostmortem,
     PostRunbook,
@@ -137,6 +138,7 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
         step(incident, Invite(users=_unique(responders)), now=now),
         step(incident, PostLiving(role=Role.SUMMARY), now=now),
         *graph(incident, event, now=now),
+        step(incident, PostHealth(), now=now),
         # Rendered by the relay when it posts: intake stays cheap, and the runbook can name the real channel.
         step(incident, PostRunbook(target=Target.INCIDENT), now=now),
         step(incident, SetTopic(topic=topic(incident)), now=now),

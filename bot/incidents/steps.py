@@ -47,6 +47,7 @@ class StepKind(StrEnum):
     REFRESH_MESSAGES = "refresh_messages"
     REOPEN_CLOSED = "reopen_closed"
     POST_GRAPH = "post_graph"
+    POST_HEALTH = "post_health"
 
 
 class StepStatus(StrEnum):
@@ -270,11 +271,19 @@ class PostGraph(Payload):
     alarm_start: str
 
 
+@dataclass(frozen=True, slots=True)
+class PostHealth(Payload):
+    """Post the pipeline's health verdict (five signals) as it is when performed."""
+
+    kind: ClassVar[StepKind] = StepKind.POST_HEALTH
+    target: Target = Target.INCIDENT
+
+
 PAYLOADS: dict[StepKind, type[Payload]] = {
     cls.kind: cls
     for cls in (CreateChannel, Invite, Post, PostAlert, PostRunbook, PostPostmortem, SetTopic, SetPurpose, Bookmark,
                 RunQuery, Page, AckReminder, PostLiving, RefreshMessages, ReopenClosed,
-                PostGraph)
+                PostGraph, PostHealth)
 }
 
 

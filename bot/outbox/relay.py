@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock, wall_clock
 from bot.errors import BadInput, PermanentDeliveryError, QueryError, TransientDeliveryError
+from bot.health.ports import MetricSource
 from bot.incidents import repository
 from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
 from bot.incidents.playbook import Playbook
@@ -63,13 +64,14 @@ class Relay:
         on_step: Callable[[OutboxMessage, str], None] | None = None,
         directory: Directory | None = None,
         graphs: MetricGraphs | None = None,
+        metrics: MetricSource | None = None,
     ) -> None:
         self.db, self.clock = db, clock
         self.batch, self.poll_interval = batch, poll_interval
         self.on_step = on_step
         self.table: dict[StepKind, Route[Any]] = executor_table(
             db, playbook=playbook, chat=chat, pager=pager, logs=logs, queries=queries, clock=clock,
-            record_only=record_only, directory=directory, graphs=graphs,
+            record_only=record_only, directory=directory, graphs=graphs, metrics=metrics,
         )
         self._wake = {lane: asyncio.Event() for lane in Lane}
 

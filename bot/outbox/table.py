@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock
+from bot.health.ports import MetricSource
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import ChatOps, Directory, LogSearch, MetricGraphs, Pager
 from bot.incidents.steps import (
@@ -20,6 +21,7 @@ from bot.incidents.steps import (
     Post,
     PostAlert,
     PostGraph,
+    PostHealth,
     PostLiving,
     PostPostmortem,
     PostRunbook,
@@ -33,6 +35,7 @@ from bot.incidents.steps import (
 from bot.outbox.chat import ChatSteps
 from bot.outbox.execution import Route, route
 from bot.outbox.graphs import GraphSteps
+from bot.outbox.health import HealthSteps
 from bot.outbox.pager import PagerSteps
 from bot.outbox.queries import QuerySteps
 from bot.outbox.reminders import ReminderSteps
@@ -43,11 +46,13 @@ from bot.store import Database
 def executor_table(
     db: Database, *, playbook: Playbook, chat: ChatOps, pager: Pager, logs: LogSearch, queries: QueryCatalog,
     clock: Clock, record_only: bool, directory: Directory | None = None, graphs: MetricGraphs | None = None,
+    metrics: MetricSource | None = None,
 ) -> dict[StepKind, Route[Any]]:
     """Every step kind with its executor; raises if a kind has none (caught at start, not at 3 a.m.)."""
     chat_steps = ChatSteps(db, playbook=playbook, chat=chat, record_only=record_only, directory=directory,
                            clock=clock)
     graph_steps = GraphSteps(chat_steps, graphs=graphs, clock=clock)
+    health_steps = HealthSteps(chat_steps, metrics=metrics, clock=clock)
     pager_steps = PagerSteps(pager)
     query_steps = QuerySteps(chat_steps, logs=logs, queries=queries)
     reminder_steps = ReminderSteps(chat_steps, clock=clock)
@@ -68,6 +73,7 @@ def executor_table(
         StepKind.REFRESH_MESSAGES: route(RefreshMessages, chat_steps.refresh_messages),
         StepKind.REOPEN_CLOSED: route(ReopenClosed, chat_steps.reopen_closed),
         StepKind.POST_GRAPH: route(PostGraph, graph_steps.post_graph),
+        StepKind.POST_HEALTH: route(PostHealth, health_steps.post_health),
     }
     wrong = [kind for kind, entry in table.items() if entry.payload.kind is not kind]
     missing = set(StepKind) - set(table)

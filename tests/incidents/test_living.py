@@ -185,6 +185,8 @@ async def test_critical_channel_receives_a_png_graph_through_the_two_step_upload
         [complete] = fake_slack.calls_to("files.completeUploadExternal")
         assert complete["channel_id"] == channel.id
         assert any(m.get("files") for m in channel.messages)
+        # The pipeline's health verdict comes with the summary (read from the same metrics).
+        assert any("Pipeline health:" in m.get("text", "") for m in channel.messages)
         answer = await bot.client.get(f"/api/incidents/{incident['id']}/graph.png")
         assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
         assert answer.content == shared.content
