@@ -27,6 +27,7 @@ from bot.alarms.catalog import AlarmCatalog
 from bot.alarms.severity import Severity
 from bot.clock import Clock, wall_clock
 from bot.health.ports import MetricSource
+from bot.health.watch import HealthWatch
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.playbook import Playbook, ResponsePolicy
 from bot.incidents.ports import ChatOps, Directory, LogSearch, MetricGraphs, Pager
@@ -144,6 +145,11 @@ def create_app(
                         "loopback clients only; set SLACK_CLIENT_ID or API_TOKENS to open them to others")
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop)) if run_relay else None
+        watch = (HealthWatch(db, source=parts.metrics, chat=parts.chat, channel=settings.slack_alerts_channel,
+                             clock=clock, interval=settings.health_watch_every)
+                 if parts.metrics is not None and settings.health_watch_every.total_seconds() > 0 else None)
+        app.state.health_watch = watch
+        watch_task = asyncio.create_task(watch.run(stop)) if watch and run_relay else None
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
                  slack="configured" if settings.slack_configured else "record-only",
                  pagerduty="configured" if settings.paging_configured else "not configured",
@@ -154,6 +160,8 @@ def create_app(
             stop.set()
             if relay_task:
                 await relay_task
+            if watch_task:
+                await watch_task
             await http.aclose()
             await db.dispose()
 

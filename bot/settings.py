@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     metrics_backend: Literal["local", "cloudwatch"] = "local"
     local_metrics: Path = Path("metrics")
     canary_every: timedelta = timedelta(seconds=60)
+    health_watch_every: timedelta = timedelta(seconds=60)
     aws_region: str = "us-east-1"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -104,7 +105,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("reopen_window", "ack_timeout", "investigate_timeout", "query_timeout", "sns_cert_timeout",
-                     "canary_every", mode="before")
+                     "canary_every", "health_watch_every", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

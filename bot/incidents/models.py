@@ -220,3 +220,13 @@ class IncidentGraph(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
     png: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+class HealthState(Base):
+    """The pipeline health colour last announced in the alerts channel (one row per watched pipeline)."""
+
+    __tablename__ = "health_state"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime]

@@ -1,4 +1,5 @@
-"""Messages that follow an incident (their channel and ts, for chat.update) and the incident's metric graph.
+"""Messages that follow an incident (their channel and ts, for chat.update), the incident's metric graph, and the
+pipeline health colour last announced.
 
 Revision ID: living_incident_messages
 Revises: 0004_web_reviews
@@ -35,9 +36,16 @@ def upgrade() -> None:
         sa.Column("png", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
     )
+    op.create_table(
+        "health_state",
+        sa.Column("key", sa.String(32), primary_key=True),
+        sa.Column("colour", sa.String(16), nullable=False),
+        sa.Column("changed_at", UtcDateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("health_state")
     op.drop_table("incident_graphs")
     op.drop_index("ix_incident_messages_incident_id", table_name="incident_messages")
     op.drop_table("incident_messages")
