@@ -302,24 +302,6 @@ def what_crossed_plain(event: AlarmEvent) -> str:
     return md.plain(f"{event.subject_metric} {stat}{event.comparison} {threshold}{window}.{observed}")
 
 
-def alarm_summary(incident: Incident, event: AlarmEvent, *, links: Mapping[str, str], buttons: bool) -> Message:
-    """The first message of an incident: what crossed which threshold, the reason, when, where to look."""
-    severity = incident.severity
-    when = event.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
-    text = f"{severity}: {md.escape(event.alarm_name)} is in ALARM since {when}"
-    blocks: list[Block] = [
-        header(f"{_EMOJI.get(severity, '')} {severity} · {incident.title}"),
-        section(f"{what_crossed(event)}\n*When:* {when}\n*Reason:* {md.escape(event.reason or 'n/a')}"),
-    ]
-    link_line = " · ".join(md.link(url, name) for name, url in links.items() if url)
-    if link_line:
-        blocks.append(context(f"Incident #{incident.id} · {link_line}"))
-    if buttons:
-        dlq = "DLQ" in incident.alarm_name or "dlq" in incident.title.lower()
-        blocks.append(incident_buttons(incident.id, dlq=dlq))
-    return Message(text=text, blocks=blocks)
-
-
 def runbook_message(title: str, mrkdwn: str) -> Message:
     """The rendered runbook (already mrkdwn) as sections."""
     blocks = [header(f":blue_book: Runbook · {title}"), *sections(mrkdwn)][:BLOCKS_MAX]
@@ -330,15 +312,6 @@ def postmortem_message(incident: Incident, mrkdwn: str) -> Message:
     """The filled post-incident template (already mrkdwn) as sections."""
     blocks = [header(f":memo: Post-incident · {incident.title}"), *sections(mrkdwn)][:BLOCKS_MAX]
     return Message(text=f"Post-incident template for incident #{incident.id}", blocks=blocks)
-
-
-def announcement(incident: Incident, event: AlarmEvent) -> Message:
-    """Posted in the alerts channel when a CRITICAL incident gets its channel."""
-    text = (
-        f"{_EMOJI['CRITICAL']} *CRITICAL* incident #{incident.id} opened: {md.bold(incident.title)} "
-        f"({md.escape(event.alarm_name)}). Join {channel_link(incident)} — on-call has been paged."
-    )
-    return Message(text=text, blocks=[section(text)])
 
 
 def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None) -> Message:
@@ -443,7 +416,7 @@ def declared(incident: Incident, *, by: str | None) -> Message:
     who = mention([by]) if by else "someone"
     text = (f":rotating_light: Incident #{incident.id} {md.bold(incident.title)} declared by {who} "
             f"({incident.severity}).")
-    return Message(text=text, blocks=[section(text), incident_buttons(incident.id)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def _duration(delta: timedelta) -> str:

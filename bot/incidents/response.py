@@ -257,8 +257,8 @@ def on_declare(incident: Incident, *, by: str | None, responders: Sequence[str],
     return [
         step(incident, CreateChannel(name=incident.channel_name or ""), now=now),
         step(incident, Invite(users=_unique([*([by] if by else []), *responders])), now=now),
-        post(incident, Target.INCIDENT, messages.declared(incident, by=by), now=now, note="declaration posted"),
         step(incident, PostLiving(role=Role.SUMMARY), now=now),
+        post(incident, Target.INCIDENT, messages.declared(incident, by=by), now=now, note="declaration posted"),
         step(incident, SetTopic(topic=topic(incident)), now=now),
         step(incident, SetPurpose(purpose=purpose(incident)), now=now),
     ]
