@@ -34,8 +34,9 @@ def alarms_of(incident: Incident) -> list[tuple[str, str]]:
 
 
 def render(role: Role, incident: Incident, *, playbook: Playbook, now: datetime, alarms: Alarms | None = None,
-           ) -> Message:
-    """The message `role` of `incident` as it should read now."""
+           graph_file: str | None = None) -> Message:
+    """The message `role` of `incident` as it should read now (`graph_file`: the metric graph shared in the
+    channel, shown in the summary)."""
     alarms = alarms_of(incident) if alarms is None else alarms
     event = _event(incident)
     links = _links(incident, event, playbook)
@@ -45,7 +46,8 @@ def render(role: Role, incident: Incident, *, playbook: Playbook, now: datetime,
     if role is Role.ALERT and event is not None:
         return messages.living_alert(incident, event, first_steps=_first_steps(incident, event, playbook),
                                      links=links, alarms=alarms, now=now, reopen_window=window)
-    return messages.living_summary(incident, event, links=links, alarms=alarms, now=now, reopen_window=window)
+    return messages.living_summary(incident, event, links=links, alarms=alarms, now=now, reopen_window=window,
+                                   graph_file=graph_file)
 
 
 def _event(incident: Incident) -> AlarmEvent | None:

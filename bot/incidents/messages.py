@@ -25,6 +25,7 @@ from bot.presentation.blocks import (
     context,
     cut_mrkdwn,
     header,
+    image_file,
     section,
     sections,
 )
@@ -103,8 +104,10 @@ def links_line(incident: Incident, links: Mapping[str, str]) -> str:
 
 
 def living_summary(incident: Incident, event: AlarmEvent | None, *, links: Mapping[str, str],
-                   alarms: Sequence[tuple[str, str]], now: datetime, reopen_window: timedelta) -> Message:
-    """The first message of the incident channel, as it is now: what crossed, status, alarms, links, buttons."""
+                   alarms: Sequence[tuple[str, str]], now: datetime, reopen_window: timedelta,
+                   graph_file: str | None = None) -> Message:
+    """The first message of the incident channel, as it is now: what crossed, the metric graph (a file shared in
+    the channel), status, alarms, links, buttons."""
     severity = incident.severity
     status = str(incident.status).upper()
     if event is None:  # declared by hand
@@ -119,6 +122,8 @@ def living_summary(incident: Incident, event: AlarmEvent | None, *, links: Mappi
     blocks: list[Block] = [
         header(f"{emoji} {severity} · {status} · {md.escape(incident.title)}"),
         section(body),
+        *([image_file(graph_file, alt=f"Graph of {event.subject_metric if event else 'the metric'}")]
+          if graph_file else []),
         section("\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)),
         context(links_line(incident, links)),
     ]

@@ -220,6 +220,8 @@ class IncidentGraph(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
     png: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+    # The file once shared in the incident channel: the summary shows it as an image block.
+    slack_file_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class HealthState(Base):

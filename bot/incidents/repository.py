@@ -176,6 +176,19 @@ def save_graph(session: Session, *, incident_id: int, png: bytes, at: datetime) 
         found.png, found.created_at = png, at
 
 
+def share_graph(session: Session, *, incident_id: int, file_id: str) -> None:
+    """Remember the chat file the incident's graph was shared as."""
+    found = session.get(IncidentGraph, incident_id)
+    if found is not None:
+        found.slack_file_id = file_id[:32] or None
+
+
+def graph_file(session: Session, incident_id: int) -> str | None:
+    """The chat file id of the incident's shared graph, or None."""
+    found = session.get(IncidentGraph, incident_id)
+    return found.slack_file_id if found else None
+
+
 def graph(session: Session, incident_id: int) -> bytes | None:
     """The incident's metric graph as PNG bytes, or None."""
     found = session.get(IncidentGraph, incident_id)

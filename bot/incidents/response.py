@@ -281,7 +281,8 @@ def graph(incident: Incident, event: AlarmEvent, *, now: datetime) -> list[Outbo
     alarm_start = event.state_change_time - event.evaluation_window
     end = event.state_change_time + timedelta(seconds=event.period or 60)
     return [step(incident, PostGraph(start=(alarm_start - GRAPH_LEAD).isoformat(), end=end.isoformat(),
-                                     alarm_start=alarm_start.isoformat()), now=now)]
+                                     alarm_start=alarm_start.isoformat()), now=now),
+            refresh(incident, now=now, reason="graph shared")]  # the summary shows the graph once it is shared
 
 
 def graph_url(incident: Incident, event: AlarmEvent, *, playbook: Playbook) -> str:

@@ -123,7 +123,8 @@ class ChatSteps:
     async def post_living(self, payload: PostLiving, run: StepRun) -> Done:
         """Render the message `role` as the incident is now, post it, and keep its ts so it can follow."""
         incident = run.incident
-        message = living.render(payload.role, incident, playbook=self.playbook, now=self.clock())
+        message = living.render(payload.role, incident, playbook=self.playbook, now=self.clock(),
+                                graph_file=await self._graph_file(incident.id))
         message = messages.with_mentions(message, await self.user_ids(payload.mention))
         target = Target.INCIDENT if payload.role is Role.SUMMARY else Target.ALERTS
         channel = self.channel_for(run, target)
@@ -140,10 +141,12 @@ class ChatSteps:
         archived channel) is recorded and does not stop the others."""
         incident = run.incident
         kept = await self.db.run(lambda session: list(repository.living_messages(session, incident.id)))
+        graph_file = await self._graph_file(incident.id)
         updated: list[dict[str, str]] = []
         failed: dict[str, str] = {}
         for found in kept:
-            message = living.render(Role(found.role), incident, playbook=self.playbook, now=self.clock())
+            message = living.render(Role(found.role), incident, playbook=self.playbook, now=self.clock(),
+                                    graph_file=graph_file)
             try:
                 await self.chat.update(found.channel, found.ts, message)
             except PermanentDeliveryError as exc:
@@ -155,6 +158,9 @@ class ChatSteps:
         if failed:
             summary += "; could not update " + ", ".join(f"{k}: {v}" for k, v in failed.items())
         return Done("action", summary, {"updated": updated, "failed": failed, "record_only": self.record_only})
+
+    async def _graph_file(self, incident_id: int) -> str | None:
+        return await self.db.run(lambda session: repository.graph_file(session, incident_id))
 
     async def reopen_closed(self, payload: ReopenClosed, run: StepRun) -> Done:
         """The reopen window closed: the same update, so Reopen disappears from the messages."""

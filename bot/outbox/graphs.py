@@ -67,6 +67,8 @@ class GraphSteps:
             # The graph stays on the incident; a refused upload (missing files:write…) is only recorded.
             return Done("graph", f"Graph of {event.metric_name} kept; upload refused: {exc}", {"bytes": len(png)})
         await run.save_state(uploaded=file_id)
+        await self.chat_steps.db.run(lambda session: repository.share_graph(
+            session, incident_id=incident.id, file_id=file_id))
         verb = "Would share" if self.chat_steps.record_only else "Shared"
         return Done("graph", f"{verb} the graph of {event.metric_name} in #{incident.channel_name}",
                     {"bytes": len(png), "file_id": file_id, "record_only": self.chat_steps.record_only})

@@ -651,6 +651,9 @@ class FakeSlack:
             raise _SlackError("msg_too_long")
         if blocks:
             _check_blocks(blocks)
+            for block in blocks:
+                if block.get("type") == "image" and not self._image_source_ok(block):
+                    raise _SlackError("invalid_blocks")
         body: dict[str, Any] = {"type": "message", "user": BOT_USER_ID, "text": text}
         if blocks:
             body["blocks"] = blocks
@@ -665,6 +668,16 @@ class FakeSlack:
                 "event_payload": metadata["event_payload"],
             }
         return body
+
+    def _image_source_ok(self, block: Mapping[str, Any]) -> bool:
+        """An image block needs alt text and an image_url, or a slack_file that was really shared."""
+        if not block.get("alt_text"):
+            return False
+        if block.get("image_url"):
+            return True
+        slack_file = block.get("slack_file") or {}
+        found = self.files.get(str(slack_file.get("id") or ""))
+        return found is not None and bool(found.shared_in)
 
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._message_target(args)

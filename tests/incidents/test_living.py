@@ -185,6 +185,9 @@ async def test_critical_channel_receives_a_png_graph_through_the_two_step_upload
         [complete] = fake_slack.calls_to("files.completeUploadExternal")
         assert complete["channel_id"] == channel.id
         assert any(m.get("files") for m in channel.messages)
+        # The summary at the top shows the shared graph as an image block.
+        [image] = [b for b in channel.messages[0]["blocks"] if b["type"] == "image"]
+        assert image["slack_file"] == {"id": shared.id}
         # The pipeline's health verdict comes with the summary (read from the same metrics).
         assert any("Pipeline health:" in m.get("text", "") for m in channel.messages)
         answer = await bot.client.get(f"/api/incidents/{incident['id']}/graph.png")
@@ -290,3 +293,17 @@ async def test_invites_degrade_instead_of_failing(
         assert "ghost@example.com" in invite["data"]["unknown"]
         assert "missing_scope" in invite["data"]["lookup_failed"]["@flink-oncall"]
         assert "missing_scope" in invite["summary"]
+
+
+async def test_record_only_keeps_the_graph_on_the_incident(make_bot: BotFactory, tmp_path: Path) -> None:
+    """Without Slack the graph is still drawn and served at /api/incidents/{id}/graph.png."""
+    metrics = tmp_path / "metrics"
+    write_metrics(metrics, around=T0)
+    async with make_bot(metrics_backend="local", local_metrics=metrics) as bot:
+        await bot.deliver(metric_alarm(at=T0))
+        await bot.settle(horizon=1)
+        [incident] = await bot.incidents()
+        answer = await bot.client.get(f"/api/incidents/{incident['id']}/graph.png")
+        assert answer.status_code == 200 and answer.content.startswith(b"\x89PNG")
+        timeline = (await bot.incident(incident["id"]))["timeline"]
+        assert any(e["summary"].startswith("Would share the graph of DLQRecordCount") for e in timeline)

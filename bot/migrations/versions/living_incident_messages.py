@@ -35,6 +35,7 @@ def upgrade() -> None:
                   primary_key=True),
         sa.Column("png", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("slack_file_id", sa.String(32), nullable=True),
     )
     op.create_table(
         "health_state",
