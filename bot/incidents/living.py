@@ -26,18 +26,10 @@ from bot.runbooks.sections import first_steps
 Alarms = Sequence[tuple[str, str]]
 
 
-def alarms_of(incident: Incident) -> list[tuple[str, str]]:
-    """The incident's alarms with their last known state (one per incident until correlated alarms join)."""
-    if not incident.alarm:
-        return []
-    return [(incident.alarm_name, str(incident.alarm.get("NewStateValue") or ""))]
-
-
-def render(role: Role, incident: Incident, *, playbook: Playbook, now: datetime, alarms: Alarms | None = None,
+def render(role: Role, incident: Incident, *, playbook: Playbook, now: datetime, alarms: Alarms = (),
            graph_file: str | None = None) -> Message:
-    """The message `role` of `incident` as it should read now (`graph_file`: the metric graph shared in the
-    channel, shown in the summary)."""
-    alarms = alarms_of(incident) if alarms is None else alarms
+    """The message `role` of `incident` as it should read now: `alarms` (name, state) as
+    `repository.alarm_states` lists them, `graph_file` the metric graph shared in the channel."""
     event = _event(incident)
     links = _links(incident, event, playbook)
     window = playbook.policy.reopen_window

@@ -147,6 +147,14 @@ def pending_before(session: Session, moment: datetime) -> int:
     return int(result.scalar_one())
 
 
+def alarm_states(session: Session, incident: Incident) -> list[tuple[str, str]]:
+    """The incident's alarms with their last known state, as its messages list them. One alarm per incident
+    until correlated alarms join (then: its `incident_alarms` rows, oldest first)."""
+    if not incident.alarm:
+        return []
+    return [(incident.alarm_name, str(incident.alarm.get("NewStateValue") or ""))]
+
+
 def keep_message(session: Session, *, incident_id: int, role: str, channel: str, ts: str, at: datetime) -> None:
     """Remember a message that follows the incident (one per role and channel; a repost replaces the ts)."""
     found = session.execute(

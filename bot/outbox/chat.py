@@ -15,6 +15,7 @@ from bot.alarms.models import alarm_from_body
 from bot.clock import Clock, wall_clock
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.incidents import living, messages, repository, review
+from bot.incidents.models import Incident
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import ChatOps, Directory, Message, NameTaken
 from bot.incidents.postmortem import postmortem_context
@@ -123,8 +124,9 @@ class ChatSteps:
     async def post_living(self, payload: PostLiving, run: StepRun) -> Done:
         """Render the message `role` as the incident is now, post it, and keep its ts so it can follow."""
         incident = run.incident
-        message = living.render(payload.role, incident, playbook=self.playbook, now=self.clock(),
-                                graph_file=await self._graph_file(incident.id))
+        alarms, graph_file = await self._living_parts(incident)
+        message = living.render(payload.role, incident, playbook=self.playbook, now=self.clock(), alarms=alarms,
+                                graph_file=graph_file)
         message = messages.with_mentions(message, await self.user_ids(payload.mention))
         target = Target.INCIDENT if payload.role is Role.SUMMARY else Target.ALERTS
         channel = self.channel_for(run, target)
@@ -141,12 +143,12 @@ class ChatSteps:
         archived channel) is recorded and does not stop the others."""
         incident = run.incident
         kept = await self.db.run(lambda session: list(repository.living_messages(session, incident.id)))
-        graph_file = await self._graph_file(incident.id)
+        alarms, graph_file = await self._living_parts(incident)
         updated: list[dict[str, str]] = []
         failed: dict[str, str] = {}
         for found in kept:
             message = living.render(Role(found.role), incident, playbook=self.playbook, now=self.clock(),
-                                    graph_file=graph_file)
+                                    alarms=alarms, graph_file=graph_file)
             try:
                 await self.chat.update(found.channel, found.ts, message)
             except PermanentDeliveryError as exc:
@@ -159,8 +161,10 @@ class ChatSteps:
             summary += "; could not update " + ", ".join(f"{k}: {v}" for k, v in failed.items())
         return Done("action", summary, {"updated": updated, "failed": failed, "record_only": self.record_only})
 
-    async def _graph_file(self, incident_id: int) -> str | None:
-        return await self.db.run(lambda session: repository.graph_file(session, incident_id))
+    async def _living_parts(self, incident: Incident) -> tuple[list[tuple[str, str]], str | None]:
+        """What the messages that follow the incident show besides the incident row: its alarms, its graph."""
+        return await self.db.run(lambda session: (repository.alarm_states(session, incident),
+                                                  repository.graph_file(session, incident.id)))
 
     async def reopen_closed(self, payload: ReopenClosed, run: StepRun) -> Done:
         """The reopen window closed: the same update, so Reopen disappears from the messages."""

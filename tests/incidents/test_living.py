@@ -87,6 +87,7 @@ async def test_ack_and_resolve_update_the_first_messages_in_place(
         assert "ACKNOWLEDGED" in shown(summary) and "acknowledged by <@U00ALICE01>" in shown(summary)
         assert "incident_acknowledge" not in action_ids(summary) and "incident_resolve" in action_ids(summary)
         assert "acknowledged by <@U00ALICE01>" in shown(announcement)
+        assert "*Alarms:* `orders-pipeline-DLQSpike` ALARM" in shown(summary)
 
         _, response_url = await alice.click("incident_resolve", str(incident["id"]), message_ts=summary["ts"])
         await wait_responses(fake_slack, response_url)
