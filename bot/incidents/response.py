@@ -5,7 +5,8 @@ Steps are typed payloads (`bot/incidents/steps.py`); each kind has a fixed lane:
 graphs, updates of the messages that follow the incident), `pager` (PagerDuty), `reminder` (timed acknowledgement
 nudges) and `timer` (updates due later: the reopen window closing), so a reminder waiting five minutes never
 holds up a post and a slow Slack never holds up a page. Every change an incident's messages should show plans
-`refresh(...)` (acknowledge, unacknowledge, reopen, resolve, a PagerDuty link, a correlated alarm joining). Executors in `bot/outbox/` only perform what a payload says.
+`refresh(...)` (acknowledge, unacknowledge, reopen, resolve, a PagerDuty link, a correlated alarm joining).
+Executors in `bot/outbox/` only perform what a payload says.
 To add a side effect: a payload in `steps.py`, a step here, an executor in `bot/outbox/table.py`.
 """
 
