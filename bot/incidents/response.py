@@ -158,8 +158,7 @@ def on_reopen(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now:
     severity = Severity(incident.severity)
     if not severity.opens_channel:
         return [post(incident, Target.ALERTS, messages.reopened(incident, event), now=now, note="reopened"),
-                refresh(incident, now=now, reason="reopened"),
-                *reminders(incident, playbook=playbook, now=now)]
+                refresh(incident, now=now, reason="reopened")]
     return [
         page(incident, PageAction.TRIGGER, now=now, event=event),
         post(incident, Target.INCIDENT, messages.reopened(incident, event), now=now, note="reopen posted"),
