@@ -211,8 +211,8 @@ def with_state_buttons(blocks: Sequence[Mapping[str, Any]], incident: Incident, 
     for block in blocks:
         if block.get("block_id") == "incident-status":
             continue
-        if block.get("type") == "actions" and str(block.get("block_id", "")).startswith("incident-"):
-            continue
+        if block.get("type") == "actions" and block.get("block_id") == f"incident-{incident.id}":
+            continue  # the incident's own buttons; other button rows (e.g. outcomes) stay as they were
         out.append(dict(block))
     dlq = any(e.get("action_id") == "incident_dlq_breakdown" for b in blocks for e in b.get("elements") or ()
               if isinstance(e, Mapping))
