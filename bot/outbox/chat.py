@@ -232,10 +232,17 @@ class ChatSteps:
                      "record_only": self.record_only})
 
     async def user_ids(self, users: Sequence[str]) -> list[str]:
-        """Slack user ids for responders: ids as they are, emails looked up, group handles expanded."""
+        """Slack user ids for responders: ids as they are, emails looked up, group handles expanded; an entry
+        Slack refuses to resolve is left out, not fatal."""
         ids: list[str] = []
         for user in users:
-            ids.extend(m for m in await self.members(user) if m not in ids)
+            try:
+                members = await self.members(user)
+            except PermanentDeliveryError as exc:
+                # A mention Slack will not resolve (missing_scope…) is not worth losing the post for.
+                log.warning("mention_lookup_refused", user=user, error=str(exc))
+                continue
+            ids.extend(m for m in members if m not in ids)
         return ids
 
     async def members(self, who: str) -> list[str]:

@@ -308,3 +308,22 @@ async def test_record_only_keeps_the_graph_on_the_incident(make_bot: BotFactory,
         assert answer.status_code == 200 and answer.content.startswith(b"\x89PNG")
         timeline = (await bot.incident(incident["id"]))["timeline"]
         assert any(e["summary"].startswith("Would share the graph of DLQRecordCount") for e in timeline)
+
+
+async def test_a_high_alert_is_posted_when_its_mentions_cannot_be_resolved(
+    make_bot: BotFactory, fake_slack: FakeSlack, fake_pagerduty: FakePagerDuty
+) -> None:
+    """Without usergroups:read the group to mention cannot be expanded: the alert still goes out, mentioning
+    whoever could be resolved."""
+    from tests.support.alarms import HIGH_TOPIC
+
+    fake_slack.missing_scopes.add("usergroups:read")
+    extra = {"slack_responders_high": ["@flink-oncall", "U00BOB0001"]}
+    async with make_bot(**wired(fake_slack, fake_pagerduty, **extra)) as bot:
+        await bot.deliver(metric_alarm("orders-pipeline-ConsumerLagHigh", metric="ConsumerLag", at=T0),
+                          topic=HIGH_TOPIC)
+        await bot.settle(horizon=1)
+        alerts = fake_slack.channel("alerts")
+        assert alerts is not None
+        [alert] = alerts.messages
+        assert alert["text"].startswith("<@U00BOB0001>")
