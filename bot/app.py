@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 
 from bot.adapters.logs import log_search_from_settings
+from bot.adapters.metric_graphs import metric_graphs_from_settings
 from bot.adapters.metric_sources import metric_source_from_settings
 from bot.adapters.pagerduty_pager import PagerDutyPager
 from bot.adapters.pagerduty_rest import PagerDutyRest
@@ -27,9 +28,10 @@ from bot.alarms.catalog import AlarmCatalog
 from bot.alarms.severity import Severity
 from bot.clock import Clock, wall_clock
 from bot.health.ports import MetricSource
+from bot.health.watch import HealthWatch
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.playbook import Playbook, ResponsePolicy
-from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, MetricGraphs, Pager
 from bot.metrics import Metrics
 from bot.outbox import Relay
 from bot.queries.catalog import QueryCatalog
@@ -64,6 +66,7 @@ class Adapters:
     record_only: bool
     directory: Directory | None = None
     metrics: MetricSource | None = None
+    graphs: MetricGraphs | None = None
 
 
 def build_playbook(settings: Settings) -> Playbook:
@@ -75,6 +78,7 @@ def build_playbook(settings: Settings) -> Playbook:
         storm_window=settings.storm_window,
         investigate_timeout=settings.investigate_timeout,
         unknown_alarm_severity=Severity(settings.unknown_alarm_severity), alerts_channel=settings.slack_alerts_channel,
+        incidents_channel=settings.slack_incidents_channel,
         responders=responders, dashboard_prefix=settings.dashboard_prefix,
         log_groups=tuple(settings.log_groups), default_region=settings.aws_region,
         runbook_base_url=settings.runbook_base_url, public_url=settings.public_url,
@@ -98,7 +102,7 @@ def build_adapters(settings: Settings) -> Adapters:
                  if settings.pagerduty_api_token else None)
     return Adapters(chat=chat, pager=pager, logs=log_search_from_settings(settings),
                     record_only=not settings.slack_configured, directory=directory,
-                    metrics=metric_source_from_settings(settings))
+                    metrics=metric_source_from_settings(settings), graphs=metric_graphs_from_settings(settings))
 
 
 def create_app(
@@ -122,7 +126,7 @@ def create_app(
                                  transport=http_transport)
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
                       queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
-                      directory=parts.directory, batch=RELAY_BATCH,
+                      directory=parts.directory, graphs=parts.graphs, metrics=parts.metrics, batch=RELAY_BATCH,
                       on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
         commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 
@@ -161,6 +165,11 @@ def create_app(
                                     handle=app.state.sns.handle, lock=lambda: db.exclusive("sns-dlq"))
             app.state.dead_letters = drain
             drain_task = asyncio.create_task(drain.run(stop))
+        watch = (HealthWatch(db, source=parts.metrics, chat=parts.chat, channel=settings.slack_alerts_channel,
+                             clock=clock, interval=settings.health_watch_every)
+                 if parts.metrics is not None and settings.health_watch_every.total_seconds() > 0 else None)
+        app.state.health_watch = watch
+        watch_task = asyncio.create_task(watch.run(stop)) if watch and run_relay else None
         log.info("incident_bot_started", database=db.engine.url.render_as_string(hide_password=True),
                  slack="configured" if settings.slack_configured else "record-only",
                  pagerduty="configured" if settings.paging_configured else "not configured",
@@ -175,6 +184,8 @@ def create_app(
                 await report_task
             if drain_task:
                 await drain_task
+            if watch_task:
+                await watch_task
             await http.aclose()
             await db.dispose()
 

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str = ""
     slack_api_url: str = "https://slack.com/api/"
     slack_alerts_channel: str = "#alerts"
+    slack_incidents_channel: str = "#incidents"
     slack_responders_critical: CsvList = Field(default_factory=list)
     slack_responders_high: CsvList = Field(default_factory=list)
     slack_client_id: str = ""
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
     metrics_backend: Literal["local", "cloudwatch"] = "local"
     local_metrics: Path = Path("metrics")
     canary_every: timedelta = timedelta(seconds=60)
+    health_watch_every: timedelta = timedelta(seconds=60)
     aws_region: str = "us-east-1"
     quality_report_at: str = "mon 09:00"
 
@@ -122,7 +124,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("reopen_window", "correlation_window", "storm_window", "ack_timeout", "investigate_timeout",
-                     "query_timeout", "sns_cert_timeout", "canary_every", mode="before")
+                     "query_timeout", "sns_cert_timeout", "canary_every", "health_watch_every", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

@@ -94,6 +94,10 @@ class PagerDutyPager:
                      for link in event.links if link.get("href")]
             if links:
                 body["links"] = links
+            images = [{k: v for k, v in image.items() if k in {"src", "href", "alt"}}
+                      for image in event.images if str(image.get("src", "")).startswith("https://")]
+            if images:  # PagerDuty shows only https images
+                body["images"] = images
         return await asyncio.to_thread(self._send_event, action, fit_dedup_key(event.dedup_key), body)
 
     async def aclose(self) -> None:
@@ -112,6 +116,8 @@ class PagerDutyPager:
             "source": event.source or self._default_source,
             "severity": severity,
         }
+        if event.timestamp:
+            payload["timestamp"] = event.timestamp
         if event.component:
             payload["component"] = event.component
         if event.custom_details:

@@ -42,6 +42,7 @@ class RecordingChat:
         self.members: dict[str, set[str]] = {}
         self.bookmarks: dict[str, list[tuple[str, str]]] = {}
         self.posts: list[RecordedPost] = []
+        self.files: list[tuple[str, str, str, int]] = []  # channel id, filename, title, bytes
         self._ts = itertools.count(1)
         self._epoch = int(time.time())
 
@@ -75,9 +76,10 @@ class RecordingChat:
         handle = handle.strip().lstrip("@")
         return [f"@{handle}"] if handle else None
 
-    async def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
-        """Record the invitations."""
+    async def invite(self, channel_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """Record the invitations (nobody is refused)."""
         self.members.setdefault(channel_id, set()).update(user_ids)
+        return {}
 
     async def add_bookmark(self, channel_id: str, title: str, link: str) -> None:
         """Record the bookmark."""
@@ -106,6 +108,13 @@ class RecordingChat:
         else:
             self.posts.append(RecordedPost(channel_id, message, "", ts))
         log.info("chat_update_recorded", channel=channel_id, ts=ts, text=message.text[:200])
+
+    async def upload_file(self, channel_id: str, *, filename: str, content: bytes, title: str) -> str:
+        """Record the file (name, title, size) and return a synthetic file id."""
+        file_id = f"F-{next(self._ts):06d}"
+        self.files.append((channel_id, filename, title, len(content)))
+        log.info("chat_file_recorded", channel=channel_id, filename=filename, bytes=len(content))
+        return file_id
 
     def _remember(self, name: str) -> Channel:
         channel = Channel(id=f"R-{name}", name=name)

@@ -50,6 +50,9 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 # Slack answers these with HTTP 200 but they are the server's trouble, not ours.
+# conversations.invite refusals about one user, not the call: recorded, never fatal.
+_PER_USER_ERRORS = frozenset({"already_in_channel", "cant_invite_self", "user_not_found", "cant_invite",
+                              "user_is_restricted", "user_team_not_in_channel", "ura_max_channels"})
 _TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                                "request_timeout"})
 
@@ -213,22 +216,27 @@ class SlackChat:
             raise
         return str(data["user"]["id"])
 
-    async def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
-        """Invite users; users already in the channel (and the bot itself) are not an error."""
+    async def invite(self, channel_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """Invite users with `force` (Slack invites the valid ones and lists the rest); returns who was not
+        invited and Slack's reason (`already_in_channel`, `user_not_found`…). The bot itself is skipped."""
         users = list(dict.fromkeys(user_ids))
         if not users:
-            return
+            return {}
         try:
-            await self._call("conversations.invite",
-                             self._client.conversations_invite(channel=channel_id, users=users))
+            data = await self._call("conversations.invite",
+                                    self._client.conversations_invite(channel=channel_id, users=users, force=True))
         except SlackRefused as exc:
-            if exc.error not in {"already_in_channel", "cant_invite_self"}:
+            if exc.error not in _PER_USER_ERRORS:
                 raise
             if len(users) == 1:
-                return
-            # Slack refuses the whole batch for one member already in; invite the rest one by one.
+                return {} if exc.error == "cant_invite_self" else {users[0]: exc.error}
+            # Without `force` support Slack refuses the whole batch for one member: invite the rest one by one.
+            refused: dict[str, str] = {}
             for user in users:
-                await self.invite(channel_id, [user])
+                refused.update(await self.invite(channel_id, [user]))
+            return refused
+        return {str(e.get("user")): str(e.get("error")) for e in data.get("errors") or []
+                if e.get("error") != "cant_invite_self"}
 
     async def add_bookmark(self, channel_id: str, title: str, link: str) -> None:
         """Add a link bookmark to the channel."""
@@ -266,6 +274,14 @@ class SlackChat:
             self._client.chat_update(channel=channel_id, ts=ts, text=message.text,
                                      blocks=[dict(b) for b in message.blocks]),
         )
+
+    async def upload_file(self, channel_id: str, *, filename: str, content: bytes, title: str) -> str:
+        """Share a file in the channel with Slack's two-step upload (files.getUploadURLExternal, the bytes to the
+        returned URL, files.completeUploadExternal with `channel_id`); returns the file id."""
+        data = await self._call("files.completeUploadExternal", self._client.files_upload_v2(
+            channel=channel_id, filename=filename, content=content, title=title, request_file_info=False))
+        files = data.get("files") or [{}]
+        return str(files[0].get("id") or "")
 
     async def find_post(self, channel: str, *, key: str) -> str | None:
         """The ts of a recent message posted with `key` (within `history_depth` messages), or None."""

@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from bot.alarms.models import alarm_body, alarm_from_body
 from bot.clock import Clock, wall_clock
-from bot.incidents import intake, outcomes, pagerduty_events, quality, repository, service
+from bot.incidents import intake, messages, outcomes, pagerduty_events, quality, repository, response, review, service
 from bot.incidents.intake import Receipt
 from bot.incidents.models import Incident, IncidentStatus
 from bot.incidents.pagerduty_events import PagerDutyReceipt, WebhookEvent
 from bot.incidents.playbook import Playbook
+from bot.incidents.review import ReviewFields
 from bot.store import Database
 
 _ATTEMPTS = 5
@@ -110,6 +111,45 @@ class IncidentCommands:
         until = self.clock()
         return await self._db.run(lambda session: quality.quality_report(session, since=until - window, until=until))
 
+    async def reopen(self, *, incident_id: int, by: str | None) -> Incident:
+        """Reopen a resolved incident within the reopen window (the Reopen button); raises BadInput otherwise."""
+        incident = await self._db.run(lambda session: service.reopen(
+            session=session, playbook=self.playbook, incident_id=incident_id, by=by, now=self.clock()))
+        self._wake()
+        return incident
+
+    async def note(self, *, incident_id: int | None, channel_id: str | None, text: str, by: str | None,
+                   ) -> Incident:
+        """`/incident note <text>`: a line on the timeline of incident `incident_id`, else of `channel_id`'s."""
+        return await self._db.run(lambda session: service.add_note(
+            session=session, incident_id=incident_id, channel_id=channel_id, text=text, by=by, now=self.clock()))
+
+    async def save_review(self, *, incident_id: int, fields: ReviewFields, by: str | None) -> Incident:
+        """Store a post-incident review (the same storage as the web review page) and post its one-paragraph
+        summary to the team's incidents channel; raises BadInput for bad fields or an unknown incident."""
+        def work(session: Session) -> Incident:
+            now = self.clock()
+            saved = review.save_review(session=session, incident_id=incident_id, review=fields, by=by, at=now)
+            incident = service.find(session=session, incident_id=incident_id, channel_id=None)
+            stored = ReviewFields.of(saved)
+            summary = messages.review_summary(incident, summary=stored.summary, root_cause=stored.root_cause,
+                                              impact=stored.impact, prevention=stored.prevention,
+                                              owner=stored.owner, by=by)
+            session.add_all(response.on_review(incident, summary, now=now))
+            return incident
+
+        incident = await self._db.run(work)
+        self._wake()
+        return incident
+
+    async def review(self, *, incident_id: int) -> tuple[Incident, ReviewFields]:
+        """An incident and its review as written so far (empty fields when none); raises BadInput when unknown."""
+        def load(session: Session) -> tuple[Incident, ReviewFields]:
+            incident = service.find(session=session, incident_id=incident_id, channel_id=None)
+            return incident, ReviewFields.of(review.get_review(session, incident_id))
+
+        return await self._db.run(load)
+
     async def declare(self, *, title: str, by: str | None) -> Incident:
         """Open an incident by hand: a channel, the declarer and responders invited, no page."""
         incident = await self._db.run(lambda session: service.declare(
@@ -156,7 +196,8 @@ class IncidentCommands:
             if to is IncidentStatus.ACKNOWLEDGED:
                 service.acknowledge(session=session, incident_id=incident.id, by=by, now=self.clock())
             else:
-                service.resolve(session=session, incident_id=incident.id, by=by, now=self.clock())
+                service.resolve(session=session, incident_id=incident.id, by=by, now=self.clock(),
+                                reopen_window=self.playbook.policy.reopen_window)
             return Transition(incident, before)
 
         transition = await self._db.run(work)

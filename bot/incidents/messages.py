@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.alarms.models import AlarmEvent
 from bot.alarms.severity import Severity
-from bot.incidents.models import Incident
+from bot.incidents.models import Incident, IncidentStatus
 from bot.incidents.ports import Message
 from bot.presentation import mrkdwn as md
 from bot.presentation.blocks import (
@@ -24,6 +26,7 @@ from bot.presentation.blocks import (
     context,
     cut_mrkdwn,
     header,
+    image_file,
     section,
     sections,
 )
@@ -56,6 +59,212 @@ def outcome_buttons(incident_id: int) -> Block:
     value = str(incident_id)
     return actions(f"incident-outcome-{incident_id}",
                    [button(label, f"{OUTCOME_ACTION_PREFIX}{kind}", value) for label, kind in OUTCOME_BUTTONS])
+
+
+def state_buttons(incident: Incident, *, now: datetime, reopen_window: timedelta, dlq: bool = False) -> Block | None:
+    """Buttons that match the incident's state: Acknowledge only while open, Resolve until resolved; once resolved,
+    Write post-incident review, and Reopen within the reopen window. None when there is nothing to press."""
+    value = str(incident.id)
+    elements: list[Block] = []
+    if incident.status == IncidentStatus.OPEN:
+        elements.append(button("Acknowledge", "incident_acknowledge", value, style="primary"))
+    if incident.status != IncidentStatus.RESOLVED:
+        elements.append(button("Resolve", "incident_resolve", value, style="danger"))
+        if dlq:
+            elements.append(button("Run DLQ breakdown", "incident_dlq_breakdown", value))
+    else:
+        elements.append(button("Write post-incident review", "incident_review", value, style="primary"))
+        if incident.resolved_at is not None and now - incident.resolved_at <= reopen_window:
+            elements.append(button("Reopen", "incident_reopen", value))
+    return actions(f"incident-{incident.id}", elements) if elements else None
+
+
+def status_line(incident: Incident, *, now: datetime) -> str:
+    """`*Status:* ACKNOWLEDGED by @alice at 14:03 UTC · open 12 min` (mrkdwn)."""
+    status = str(incident.status).upper()
+    parts = [f"*Status:* {status}"]
+    if incident.acknowledged_at is not None:
+        who = mention([incident.acknowledged_by]) if incident.acknowledged_by else "someone"
+        parts.append(f"acknowledged by {who} at {incident.acknowledged_at:%H:%M} UTC "
+                     f"({_duration(incident.acknowledged_at - incident.opened_at)} after opening)")
+    if incident.resolved_at is not None:
+        parts.append(f"resolved at {incident.resolved_at:%H:%M} UTC after "
+                     f"{_duration(incident.resolved_at - incident.opened_at)}")
+    else:
+        parts.append(f"open for {_duration(now - incident.opened_at)}")
+    if incident.reopen_count:
+        parts.append(f"reopened {incident.reopen_count}×")
+    return " · ".join(parts)
+
+
+def alarms_line(alarms: Sequence[tuple[str, str]]) -> str:
+    """`*Alarms:* `KafkaBrokerDown` ALARM, `ConsumerLagHigh` OK` (names and states from outside: escaped)."""
+    shown = ", ".join(f"{md.code(name)} {md.escape(state)}".rstrip() for name, state in alarms)
+    return f"*Alarms:* {shown}" if shown else ""
+
+
+def links_line(incident: Incident, links: Mapping[str, str]) -> str:
+    """The incident channel (a live `<#C…>` link), the CloudWatch alarm, the PagerDuty incident and the rest."""
+    parts = [f"Incident #{incident.id}"]
+    if incident.channel_name:
+        parts.append(channel_link(incident))
+    parts += [md.link(url, name) for name, url in links.items() if url]
+    if incident.pagerduty_url:
+        parts.append(md.link(incident.pagerduty_url, "PagerDuty incident"))
+    return " · ".join(parts)
+
+
+def living_summary(incident: Incident, event: AlarmEvent | None, *, links: Mapping[str, str],
+                   alarms: Sequence[tuple[str, str]], now: datetime, reopen_window: timedelta,
+                   graph_file: str | None = None) -> Message:
+    """The first message of the incident channel, as it is now: what crossed, the metric graph (a file shared in
+    the channel), status, alarms, links, buttons."""
+    severity = incident.severity
+    status = str(incident.status).upper()
+    if event is None:  # declared by hand
+        text = f"{severity}: incident #{incident.id} {md.escape(incident.title)} · {status}"
+        body = f"Declared incident {md.bold(incident.title)}."
+    else:
+        when = event.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
+        state = "is in ALARM since" if incident.status != IncidentStatus.RESOLVED else "was in ALARM from"
+        text = f"{severity}: {md.escape(event.alarm_name)} {state} {when} · {status}"
+        body = f"{what_crossed(event)}\n*When:* {when}\n*Reason:* {md.escape(event.reason or 'n/a')}"
+    emoji = ":white_check_mark:" if incident.status == IncidentStatus.RESOLVED else _EMOJI.get(severity, "")
+    blocks: list[Block] = [
+        header(f"{emoji} {severity} · {status} · {md.escape(incident.title)}"),
+        section(body),
+        *([image_file(graph_file, alt=f"Graph of {event.subject_metric if event else 'the metric'}")]
+          if graph_file else []),
+        section("\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)),
+        context(links_line(incident, links)),
+    ]
+    dlq = "DLQ" in incident.alarm_name or "dlq" in incident.title.lower()
+    buttons = state_buttons(incident, now=now, reopen_window=reopen_window, dlq=dlq)
+    if buttons:
+        blocks.append(buttons)
+    return Message(text=text, blocks=blocks)
+
+
+def living_announcement(incident: Incident, event: AlarmEvent | None, *, links: Mapping[str, str],
+                        alarms: Sequence[tuple[str, str]], now: datetime) -> Message:
+    """A CRITICAL incident's announcement in the alerts channel, as it is now (no buttons: work happens in the
+    incident channel)."""
+    alarm = md.escape(event.alarm_name if event else incident.alarm_name)
+    if incident.status == IncidentStatus.RESOLVED:
+        lead = (f":white_check_mark: *CRITICAL* incident #{incident.id} {md.bold(incident.title)} ({alarm}) "
+                f"is resolved. Post-incident review in {channel_link(incident)}.")
+    else:
+        lead = (f"{_EMOJI['CRITICAL']} *CRITICAL* incident #{incident.id} opened: {md.bold(incident.title)} "
+                f"({alarm}). Join {channel_link(incident)} — on-call has been paged.")
+    detail = "\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)
+    return Message(text=lead, blocks=[section(lead), section(detail), context(links_line(incident, links))])
+
+
+def living_alert(incident: Incident, event: AlarmEvent, *, first_steps: str | None, links: Mapping[str, str],
+                 alarms: Sequence[tuple[str, str]], now: datetime, reopen_window: timedelta) -> Message:
+    """A HIGH alert in the alerts channel, as it is now: what crossed, the runbook's first steps (mrkdwn) and a
+    link to the whole runbook, status, buttons matching the state, the escalation hint while unresolved."""
+    severity = Severity(incident.severity)
+    emoji = ":white_check_mark:" if incident.status == IncidentStatus.RESOLVED else _EMOJI.get(severity.value, "")
+    lead = (f"{emoji} *{severity.value}* · {md.bold(incident.title)} "
+            f"({md.escape(event.alarm_name)})")
+    blocks: list[Block] = [section(f"{lead}\n{what_crossed(event)}\n*Reason:* {md.escape(event.reason or 'n/a')}")]
+    if first_steps and incident.status != IncidentStatus.RESOLVED:
+        blocks += sections(first_steps)[:6]
+    runbook = links.get("Runbook", "")
+    if runbook:
+        blocks.append(context(f":blue_book: {md.link(runbook, 'Full runbook')}"))
+    detail = "\n".join(line for line in (status_line(incident, now=now), alarms_line(alarms)) if line)
+    blocks.append(section(detail))
+    blocks.append(context(links_line(incident, {k: v for k, v in links.items() if k != "Runbook"})))
+    buttons = state_buttons(incident, now=now, reopen_window=reopen_window)
+    if buttons:
+        blocks.append(buttons)
+    if incident.status != IncidentStatus.RESOLVED:
+        blocks.append(
+            context(
+                f"Investigate within 1 hour. Needs hands now? {md.code(f'/incident declare {incident.title}')} "
+                f"opens a channel (incident #{incident.id})."
+            )
+        )
+    text = cut_mrkdwn(f"{severity.value}: {md.escape(event.alarm_name)} — {md.escape(event.reason)} · "
+                      f"{str(incident.status).upper()}", 3000)
+    return Message(text=text, blocks=blocks[:BLOCKS_MAX])
+
+
+def review_summary(incident: Incident, *, summary: str, root_cause: str, impact: str, prevention: str,
+                   owner: str, by: str | None) -> Message:
+    """One paragraph for the team's incidents channel once a post-incident review is written (fields escaped;
+    the owner a mention when it is a user id)."""
+    who = mention([owner]) if owner else "nobody yet"
+    parts = [f":memo: *Post-incident review* of incident #{incident.id} {md.bold(incident.title)} "
+             f"({incident.severity}, {channel_link(incident)}):"]
+    if summary:
+        parts.append(md.escape(summary.rstrip(".")) + ".")
+    if root_cause:
+        parts.append(f"Root cause: {md.escape(root_cause.rstrip('.'))}.")
+    if impact:
+        parts.append(f"Impact: {md.escape(impact.rstrip('.'))}.")
+    if prevention:
+        parts.append(f"Prevention: {md.escape(prevention.rstrip('.'))} (owner {who}).")
+    if by:
+        parts.append(f"Written by {mention([by])}.")
+    text = cut_mrkdwn(" ".join(parts), SECTION_TEXT_MAX)
+    return Message(text=text, blocks=[section(text)])
+
+
+def with_state_buttons(blocks: Sequence[Mapping[str, Any]], incident: Incident, *, now: datetime,
+                       reopen_window: timedelta) -> list[Block]:
+    """A message's blocks (as Slack sent them with a button click) with its incident buttons replaced by the ones
+    that match the incident's state now, after a status line; the other blocks stay as they were."""
+    status = {**context(status_line(incident, now=now)), "block_id": "incident-status"}
+    out: list[Block] = []
+    for block in blocks:
+        if block.get("block_id") == "incident-status":
+            continue
+        if block.get("type") == "actions" and block.get("block_id") == f"incident-{incident.id}":
+            continue  # the incident's own buttons; other button rows (e.g. outcomes) stay as they were
+        out.append(dict(block))
+    dlq = any(e.get("action_id") == "incident_dlq_breakdown" for b in blocks for e in b.get("elements") or ()
+              if isinstance(e, Mapping))
+    buttons = state_buttons(incident, now=now, reopen_window=reopen_window, dlq=dlq)
+    return [*out[: BLOCKS_MAX - 2], status, *([buttons] if buttons else [])]
+
+
+def review_modal(incident: Incident, *, summary: str = "", root_cause: str = "", impact: str = "",
+                 prevention: str = "", owner: str = "") -> dict[str, Any]:
+    """The post-incident review modal (views.open): plain-text inputs and a user select for the owner, filled
+    with what was written before; `private_metadata` carries the incident id."""
+    def text_input(block_id: str, label: str, value: str, *, multiline: bool, hint: str = "") -> Block:
+        element: Block = {"type": "plain_text_input", "action_id": "value", "multiline": multiline,
+                          "max_length": 3000}
+        if value:
+            element["initial_value"] = value[:3000]
+        block: Block = {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
+                        "element": element, "optional": block_id != "summary"}
+        if hint:
+            block["hint"] = {"type": "plain_text", "text": hint}
+        return block
+
+    owner_element: Block = {"type": "users_select", "action_id": "value",
+                            "placeholder": {"type": "plain_text", "text": "Who owns the prevention action"}}
+    if owner and md.is_user_id(owner):
+        owner_element["initial_user"] = owner
+    return {
+        "type": "modal", "callback_id": "incident_review", "private_metadata": str(incident.id),
+        "title": {"type": "plain_text", "text": f"Review #{incident.id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Save review"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            context(f"Post-incident review of {md.bold(incident.title)} ({incident.severity})."),
+            text_input("summary", "Summary", summary, multiline=True),
+            text_input("root_cause", "Root cause (one sentence)", root_cause, multiline=False),
+            text_input("impact", "Impact", impact, multiline=True),
+            text_input("prevention", "One prevention action", prevention, multiline=False),
+            {"type": "input", "block_id": "owner", "optional": True,
+             "label": {"type": "plain_text", "text": "Owner of the prevention action"}, "element": owner_element},
+        ],
+    }
 
 
 def mention(users: Sequence[str]) -> str:
@@ -109,24 +318,6 @@ def what_crossed_plain(event: AlarmEvent) -> str:
     return md.plain(f"{event.subject_metric} {stat}{event.comparison} {threshold}{window}.{observed}")
 
 
-def alarm_summary(incident: Incident, event: AlarmEvent, *, links: Mapping[str, str], buttons: bool) -> Message:
-    """The first message of an incident: what crossed which threshold, the reason, when, where to look."""
-    severity = incident.severity
-    when = event.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
-    text = f"{severity}: {md.escape(event.alarm_name)} is in ALARM since {when}"
-    blocks: list[Block] = [
-        header(f"{_EMOJI.get(severity, '')} {severity} · {incident.title}"),
-        section(f"{what_crossed(event)}\n*When:* {when}\n*Reason:* {md.escape(event.reason or 'n/a')}"),
-    ]
-    link_line = " · ".join(md.link(url, name) for name, url in links.items() if url)
-    if link_line:
-        blocks.append(context(f"Incident #{incident.id} · {link_line}"))
-    if buttons:
-        dlq = "DLQ" in incident.alarm_name or "dlq" in incident.title.lower()
-        blocks.append(incident_buttons(incident.id, dlq=dlq))
-    return Message(text=text, blocks=blocks)
-
-
 def runbook_message(title: str, mrkdwn: str) -> Message:
     """The rendered runbook (already mrkdwn) as sections."""
     blocks = [header(f":blue_book: Runbook · {title}"), *sections(mrkdwn)][:BLOCKS_MAX]
@@ -137,15 +328,6 @@ def postmortem_message(incident: Incident, mrkdwn: str) -> Message:
     """The filled post-incident template (already mrkdwn) as sections."""
     blocks = [header(f":memo: Post-incident · {incident.title}"), *sections(mrkdwn)][:BLOCKS_MAX]
     return Message(text=f"Post-incident template for incident #{incident.id}", blocks=blocks)
-
-
-def announcement(incident: Incident, event: AlarmEvent) -> Message:
-    """Posted in the alerts channel when a CRITICAL incident gets its channel."""
-    text = (
-        f"{_EMOJI['CRITICAL']} *CRITICAL* incident #{incident.id} opened: {md.bold(incident.title)} "
-        f"({md.escape(event.alarm_name)}). Join {channel_link(incident)} — on-call has been paged."
-    )
-    return Message(text=text, blocks=[section(text)])
 
 
 def alert(incident: Incident, event: AlarmEvent, *, runbook: str | None) -> Message:
@@ -191,6 +373,13 @@ def reopened(incident: Incident, event: AlarmEvent) -> Message:
         f":repeat: Incident #{incident.id} *reopened*: {md.escape(event.alarm_name)} is in ALARM again "
         f"(reopen #{incident.reopen_count}, flapping?). {what_crossed(event)}"
     )
+    return Message(text=text, blocks=[section(text)])
+
+
+def reopened_by(incident: Incident, *, by: str | None) -> Message:
+    """A person reopened the incident (the Reopen button)."""
+    who = mention([by]) if by else "someone"
+    text = f":repeat: Incident #{incident.id} {md.bold(incident.title)} *reopened* by {who}."
     return Message(text=text, blocks=[section(text)])
 
 
@@ -244,7 +433,14 @@ def declared(incident: Incident, *, by: str | None) -> Message:
     who = mention([by]) if by else "someone"
     text = (f":rotating_light: Incident #{incident.id} {md.bold(incident.title)} declared by {who} "
             f"({incident.severity}).")
-    return Message(text=text, blocks=[section(text), incident_buttons(incident.id)])
+    return Message(text=text, blocks=[section(text)])
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _number(value: float | None) -> str:

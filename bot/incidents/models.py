@@ -1,5 +1,5 @@
 """SQLAlchemy tables: incidents, their timeline, SNS deliveries and PagerDuty webhook events seen, the outbox,
-page outcomes and the weekly report claims.
+page outcomes, the weekly report claims, reviews, the messages that follow each incident and its metric graph.
 
 Schema changes go through an Alembic revision in `bot/migrations/versions/` (the app upgrades at start).
 """
@@ -10,7 +10,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -240,3 +251,40 @@ class WeeklyReportClaim(Base):
     week: Mapped[str] = mapped_column(String(10), primary_key=True)  # e.g. 2026-W49
     claimed_at: Mapped[datetime]
     claimed_by: Mapped[str] = mapped_column(String(128))
+
+
+class IncidentMessage(Base):
+    """A message the bot posted about an incident that follows it (updated in place with chat.update): `role` is
+    `summary` (top of the incident channel), `announcement` (alerts channel) or `alert` (a HIGH alert)."""
+
+    __tablename__ = "incident_messages"
+    __table_args__ = (UniqueConstraint("incident_id", "role", "channel", name="uq_incident_messages_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime]
+
+
+class IncidentGraph(Base):
+    """The PNG graph of an incident's alarm metric (served at `/api/incidents/{id}/graph.png`)."""
+
+    __tablename__ = "incident_graphs"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    # The file once shared in the incident channel: the summary shows it as an image block.
+    slack_file_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class HealthState(Base):
+    """The pipeline health colour last announced in the alerts channel (one row per watched pipeline)."""
+
+    __tablename__ = "health_state"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime]

@@ -162,7 +162,8 @@ def _apply(session: Session, playbook: Playbook, incident: Incident, event: Webh
                               source=PAGERDUTY, at=at)
         return "unacknowledged"
     if kind == "incident.resolved" and incident.status != "resolved":
-        service.resolve(session=session, now=now, incident_id=incident.id, by=who, source=PAGERDUTY, at=at)
+        service.resolve(session=session, now=now, incident_id=incident.id, by=who, source=PAGERDUTY, at=at,
+                        reopen_window=playbook.policy.reopen_window)
         return "resolved"
     line = _line(kind, who, data)
     if line is None:

@@ -28,6 +28,7 @@ class ResponsePolicy:
     ack_reminders: int = 3
     unknown_alarm_severity: Severity = Severity.HIGH
     alerts_channel: str = "#alerts"
+    incidents_channel: str = "#incidents"  # where post-incident review summaries go, for the whole team
     responders: Mapping[Severity, Sequence[str]] = field(default_factory=dict)
     dashboard_prefix: str = "orders-pipeline"
     log_groups: Sequence[str] = ("/orders-pipeline/flink",)

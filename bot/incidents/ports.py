@@ -54,8 +54,9 @@ class ChatOps(Protocol):
     async def group_members(self, handle: str) -> list[str] | None:
         """Member ids of the user group with this handle (`flink-oncall` or `@flink-oncall`); None if none."""
 
-    async def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
-        """Invite users; users already in the channel are not an error."""
+    async def invite(self, channel_id: str, user_ids: Sequence[str]) -> Mapping[str, str]:
+        """Invite users; returns who could not be invited and why (`already_in_channel`, `user_not_found`…)
+        without failing the others."""
 
     async def add_bookmark(self, channel_id: str, title: str, link: str) -> None:
         """Add a link bookmark to the channel."""
@@ -68,6 +69,9 @@ class ChatOps(Protocol):
 
     async def update(self, channel: str, ts: str, message: Message) -> None:
         """Replace the text and blocks of message `ts` posted earlier in `channel` (id or name)."""
+
+    async def upload_file(self, channel_id: str, *, filename: str, content: bytes, title: str) -> str:
+        """Share a file in the channel (Slack's two-step external upload); returns the file id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ class PageEvent:
     component: str = ""
     custom_details: Mapping[str, Any] = field(default_factory=dict)
     links: Sequence[Mapping[str, str]] = ()
+    images: Sequence[Mapping[str, str]] = ()  # {"src", "href", "alt"}: the metric graph
+    timestamp: str = ""  # ISO 8601: when the alarm changed state (payload.timestamp)
 
 
 class Pager(Protocol):
@@ -93,6 +99,32 @@ class Pager(Protocol):
 
     async def send(self, event: PageEvent) -> str:
         """Send one event; returns the dedup key PagerDuty acknowledged."""
+
+
+@dataclass(frozen=True, slots=True)
+class GraphRequest:
+    """A graph of one alarm metric over [start, end]: the threshold line and the ALARM period
+    [alarm_start, alarm_end] shaded."""
+
+    title: str
+    namespace: str
+    metric: str
+    dimensions: Sequence[tuple[str, str]]
+    statistic: str
+    period: int
+    threshold: float | None
+    start: datetime
+    end: datetime
+    alarm_start: datetime
+    alarm_end: datetime
+    region: str = ""
+
+
+class MetricGraphs(Protocol):
+    """Draws metric graphs as PNG (CloudWatch's GetMetricWidgetImage, or matplotlib over local metrics)."""
+
+    async def render(self, request: GraphRequest) -> bytes | None:
+        """The PNG, or None when there is no data to draw; raises a delivery error when the store fails."""
 
 
 class Directory(Protocol):

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from bot.incidents.models import (
     Incident,
     IncidentAlarm,
+    IncidentGraph,
+    IncidentMessage,
     IncidentSource,
     IncidentStatus,
     OutboxMessage,
@@ -219,3 +221,57 @@ def pending_before(session: Session, moment: datetime) -> int:
         .where(OutboxMessage.status == StepStatus.PENDING, OutboxMessage.run_after <= moment)
     )
     return int(result.scalar_one())
+
+
+def alarm_states(session: Session, incident: Incident) -> list[tuple[str, str]]:
+    """The incident's alarms with their last known state, oldest first, as its messages list them (a declared
+    incident has none)."""
+    return [(member.alarm_name, member.state) for member in alarms(session, incident.id)]
+
+
+def keep_message(session: Session, *, incident_id: int, role: str, channel: str, ts: str, at: datetime) -> None:
+    """Remember a message that follows the incident (one per role and channel; a repost replaces the ts)."""
+    found = session.execute(
+        select(IncidentMessage).where(IncidentMessage.incident_id == incident_id, IncidentMessage.role == role,
+                                      IncidentMessage.channel == channel)
+    ).scalar_one_or_none()
+    if found is None:
+        session.add(IncidentMessage(incident_id=incident_id, role=role, channel=channel, ts=ts, posted_at=at))
+    else:
+        found.ts, found.posted_at = ts, at
+
+
+def living_messages(session: Session, incident_id: int) -> Sequence[IncidentMessage]:
+    """The messages that follow the incident, oldest first."""
+    result = session.execute(
+        select(IncidentMessage).where(IncidentMessage.incident_id == incident_id).order_by(IncidentMessage.id)
+    )
+    return result.scalars().all()
+
+
+def save_graph(session: Session, *, incident_id: int, png: bytes, at: datetime) -> None:
+    """Keep (or replace) the incident's metric graph."""
+    found = session.get(IncidentGraph, incident_id)
+    if found is None:
+        session.add(IncidentGraph(incident_id=incident_id, png=png, created_at=at))
+    else:
+        found.png, found.created_at = png, at
+
+
+def share_graph(session: Session, *, incident_id: int, file_id: str) -> None:
+    """Remember the chat file the incident's graph was shared as."""
+    found = session.get(IncidentGraph, incident_id)
+    if found is not None:
+        found.slack_file_id = file_id[:32] or None
+
+
+def graph_file(session: Session, incident_id: int) -> str | None:
+    """The chat file id of the incident's shared graph, or None."""
+    found = session.get(IncidentGraph, incident_id)
+    return found.slack_file_id if found else None
+
+
+def graph(session: Session, incident_id: int) -> bytes | None:
+    """The incident's metric graph as PNG bytes, or None."""
+    found = session.get(IncidentGraph, incident_id)
+    return found.png if found else None

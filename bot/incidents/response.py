@@ -1,9 +1,12 @@
 """The response plan: which side effects each incident change queues in the outbox, in which order, and every
 decision about them (what to post, where, whom to mention, when to remind).
 
-Steps are typed payloads (`bot/incidents/steps.py`); each kind has a fixed lane: `chat` (channel, posts, queries),
-`pager` (PagerDuty) and `reminder` (timed acknowledgement nudges), so a reminder waiting five minutes never holds
-up a post and a slow Slack never holds up a page. Executors in `bot/outbox/` only perform what a payload says.
+Steps are typed payloads (`bot/incidents/steps.py`); each kind has a fixed lane: `chat` (channel, posts, queries,
+graphs, updates of the messages that follow the incident), `pager` (PagerDuty), `reminder` (timed acknowledgement
+nudges) and `timer` (updates due later: the reopen window closing), so a reminder waiting five minutes never
+holds up a post and a slow Slack never holds up a page. Every change an incident's messages should show plans
+`refresh(...)` (acknowledge, unacknowledge, reopen, resolve, a PagerDuty link, a correlated alarm joining).
+Executors in `bot/outbox/` only perform what a payload says.
 To add a side effect: a payload in `steps.py`, a step here, an executor in `bot/outbox/table.py`.
 """
 
@@ -16,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alarms.catalog import CatalogEntry
-from bot.alarms.models import AlarmEvent
+from bot.alarms.models import AlarmEvent, alarm_from_body
 from bot.alarms.severity import Severity
 from bot.incidents import messages
 from bot.incidents.models import Incident, IncidentSource, OutboxMessage
@@ -32,8 +35,14 @@ from bot.incidents.steps import (
     Payload,
     Post,
     PostAlert,
+    PostGraph,
+    PostHealth,
+    PostLiving,
     PostPostmortem,
     PostRunbook,
+    RefreshMessages,
+    ReopenClosed,
+    Role,
     RunQuery,
     SetPurpose,
     SetTopic,
@@ -45,6 +54,7 @@ from bot.presentation.mrkdwn import plain
 
 PAGERDUTY = "pagerduty"  # a change that happened in PagerDuty (the `source` of service calls)
 _SLUG = re.compile(r"[^a-z0-9_-]+")
+GRAPH_LEAD = timedelta(hours=1)  # a graph shows the hour before the alarm window too
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +108,9 @@ def post(incident: Incident, target: Target, message: Message, *, now: datetime,
 
 
 def page(incident: Incident, action: PageAction, *, now: datetime, event: AlarmEvent | None = None,
-         links: Sequence[Mapping[str, str]] = (), link_channel: bool = False) -> OutboxMessage:
-    """A PagerDuty event step (trigger / acknowledge / resolve); the summary is plain text, not mrkdwn."""
+         links: Sequence[Mapping[str, str]] = (), link_channel: bool = False, graph_url: str = "") -> OutboxMessage:
+    """A PagerDuty event step (trigger / acknowledge / resolve); the summary is plain text, not mrkdwn; a trigger
+    carries the alarm's StateChangeTime as its timestamp and the metric graph (`graph_url`) as an image."""
     if action is not PageAction.TRIGGER or event is None:
         return step(incident, Page(action=action, dedup_key=dedup_key(incident)), now=now)
     details: dict[str, Any] = {
@@ -112,6 +123,9 @@ def page(incident: Incident, action: PageAction, *, now: datetime, event: AlarmE
         severity="critical" if incident.severity == Severity.CRITICAL else "error",
         source=event.alarm_arn, component=event.alarm_name, custom_details=details,
         links=[dict(link) for link in links if link.get("href")], link_channel=link_channel,
+        images=[{"src": graph_url, "href": graph_url, "alt": plain(f"{event.subject_metric} around the alarm")}]
+        if graph_url else [],
+        timestamp=event.state_change_time.isoformat(),
     )
     return step(incident, payload, now=now)
 
@@ -125,9 +139,14 @@ def on_open(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now: d
     if not severity.opens_channel:
         high = severity is Severity.HIGH
         mention = _unique(policy.responders.get(severity, ())) if high else []
-        # HIGH alarms carry their runbook inline: nobody opens a channel for them.
-        alert = (step(incident, StormDigest(storm_id=storm.storm_id, first=storm.first), now=now) if storm else
-                 step(incident, PostAlert(include_runbook=high, mention=mention), now=now))
+        # HIGH alerts carry their runbook's first steps and follow the incident (nobody opens a channel for them);
+        # during a storm the digest stands for them.
+        if storm:
+            alert = step(incident, StormDigest(storm_id=storm.storm_id, first=storm.first), now=now)
+        elif high:
+            alert = step(incident, PostLiving(role=Role.ALERT, mention=mention), now=now)
+        else:
+            alert = step(incident, PostAlert(), now=now)
         return [alert, *reminders(incident, playbook=playbook, now=now)]
     return channel_response(incident, event, playbook=playbook, now=now, storm=storm)
 
@@ -145,16 +164,17 @@ def channel_response(incident: Incident, event: AlarmEvent, *, playbook: Playboo
     console = {"Alarm": links.get("alarm", ""), "Dashboard": links.get("dashboard", ""),
                "Runbook": links.get("runbook", "")}
     announce = (step(incident, StormDigest(storm_id=storm.storm_id, first=storm.first), now=now) if storm else
-                post(incident, Target.ALERTS, messages.announcement(incident, event), now=now,
-                     note="announced in alerts"))
+                step(incident, PostLiving(role=Role.ANNOUNCEMENT), now=now))
     plan = [
         step(incident, CreateChannel(name=incident.channel_name or ""), now=now),
         page(incident, PageAction.TRIGGER, now=now, event=event, link_channel=True,
-             links=[{"href": links.get("alarm", ""), "text": "CloudWatch alarm"}]),
+             links=[{"href": links.get("alarm", ""), "text": "CloudWatch alarm"}],
+             graph_url=graph_url(incident, event, playbook=playbook)),
         announce,
         step(incident, Invite(users=_unique(responders)), now=now),
-        post(incident, Target.INCIDENT, messages.alarm_summary(incident, event, links=console, buttons=True),
-             now=now, note="alarm summary posted"),
+        step(incident, PostLiving(role=Role.SUMMARY), now=now),
+        *graph(incident, event, now=now),
+        step(incident, PostHealth(), now=now),
         # Rendered by the relay when it posts: intake stays cheap, and the runbook can name the real channel.
         step(incident, PostRunbook(target=Target.INCIDENT), now=now),
         step(incident, SetTopic(topic=topic(incident)), now=now),
@@ -189,6 +209,7 @@ def on_join(incident: Incident, event: AlarmEvent, body: Mapping[str, Any], *, p
         plan.insert(0, page(incident, PageAction.TRIGGER, now=now, event=event))
     if reopened or escalated:
         plan += reminders(incident, playbook=playbook, now=now)
+    plan.append(refresh(incident, now=now, reason="correlated alarm"))
     return plan
 
 
@@ -196,13 +217,27 @@ def on_reopen(incident: Incident, event: AlarmEvent, *, playbook: Playbook, now:
     """Flapping: the same incident again, in the same channel, paged again."""
     severity = Severity(incident.severity)
     if not severity.opens_channel:
-        return [post(incident, Target.ALERTS, messages.reopened(incident, event), now=now, note="reopened")]
+        return [post(incident, Target.ALERTS, messages.reopened(incident, event), now=now, note="reopened"),
+                refresh(incident, now=now, reason="reopened")]
     return [
         page(incident, PageAction.TRIGGER, now=now, event=event),
         post(incident, Target.INCIDENT, messages.reopened(incident, event), now=now, note="reopen posted"),
+        refresh(incident, now=now, reason="reopened"),
         step(incident, SetTopic(topic=topic(incident)), now=now),
         *reminders(incident, playbook=playbook, now=now),
     ]
+
+
+def on_manual_reopen(incident: Incident, *, by: str | None, playbook: Playbook, now: datetime,
+                     ) -> list[OutboxMessage]:
+    """A person reopened a resolved incident: page again (when it pages), say so, update the messages, remind."""
+    plan = [post(incident, _target(incident), messages.reopened_by(incident, by=by), now=now, note="reopen posted"),
+            refresh(incident, now=now, reason="reopened")]
+    if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM and incident.alarm:
+        plan.insert(0, page(incident, PageAction.TRIGGER, now=now, event=alarm_from_body(incident.alarm)))
+    if incident.channel_name:
+        plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
+    return plan + reminders(incident, playbook=playbook, now=now)
 
 
 def on_acknowledge(incident: Incident, *, by: str | None, now: datetime, source: str | None = None,
@@ -217,6 +252,7 @@ def on_acknowledge(incident: Incident, *, by: str | None, now: datetime, source:
                      note="acknowledgement posted")]
         if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM:
             plan.insert(0, page(incident, PageAction.ACKNOWLEDGE, now=now))
+    plan.append(refresh(incident, now=now, reason="acknowledged"))
     if incident.channel_name:
         plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
     return plan
@@ -227,7 +263,7 @@ def on_unacknowledge(incident: Incident, *, by: str | None, playbook: Playbook, 
     """Nobody holds it any more: say so and start the reminders again (`remind` False: some are still queued)."""
     where = "PagerDuty" if source == PAGERDUTY else None
     plan = [post(incident, _target(incident), messages.unacknowledged(incident, by=by, where=where), now=now,
-                 note="unacknowledgement posted")]
+                 note="unacknowledgement posted"), refresh(incident, now=now, reason="unacknowledged")]
     if incident.channel_name:
         plan.append(step(incident, SetTopic(topic=topic(incident)), now=now))
     if remind:
@@ -236,9 +272,10 @@ def on_unacknowledge(incident: Incident, *, by: str | None, playbook: Playbook, 
 
 
 def on_resolve(incident: Incident, *, by: str | None, now: datetime, source: str | None = None,
-               ) -> list[OutboxMessage]:
-    """Alarm cleared or resolved by hand (or in PagerDuty): resolve the page unless PagerDuty did, say so, post
-    the filled post-incident template."""
+               reopen_window: timedelta | None = None) -> list[OutboxMessage]:
+    """Alarm cleared or resolved by hand (or in PagerDuty): resolve the page unless PagerDuty did, say so, update
+    the messages that follow it (and again when the `reopen_window` closes, to drop Reopen), post the filled
+    post-incident template."""
     minutes = ((incident.resolved_at or now) - incident.opened_at).total_seconds() / 60
     has_channel = bool(incident.channel_name)
     target = _target(incident)
@@ -247,7 +284,11 @@ def on_resolve(incident: Incident, *, by: str | None, now: datetime, source: str
     still_alarm = incident.source == IncidentSource.ALARM and incident.alarm.get("NewStateValue") == "ALARM"
     message = messages.resolved(incident, minutes=minutes, by=by, where=where,
                                 alarm_still_firing=incident.alarm_name if still_alarm else None)
-    plan = [post(incident, target, message, now=now, note="resolution posted")]
+    plan = [post(incident, target, message, now=now, note="resolution posted"),
+            refresh(incident, now=now, reason="resolved")]
+    if reopen_window is not None:
+        closes = (incident.resolved_at or now) + reopen_window + timedelta(seconds=1)
+        plan.append(step(incident, ReopenClosed(), now=now, run_after=max(closes, now)))
     if Severity(incident.severity).pages and incident.source == IncidentSource.ALARM and source != PAGERDUTY:
         plan.insert(0, page(incident, PageAction.RESOLVE, now=now))
     if has_channel:
@@ -267,7 +308,7 @@ def on_event(incident: Incident, *, line: str, invite: Sequence[str], now: datet
 def on_pagerduty_link(incident: Incident, *, url: str, label: str, now: datetime) -> list[OutboxMessage]:
     """The PagerDuty incident is known: bookmark it in the channel and post the link."""
     plan = [post(incident, _target(incident), messages.pagerduty_link(incident, url=url, label=label), now=now,
-                 note="PagerDuty link posted")]
+                 note="PagerDuty link posted"), refresh(incident, now=now, reason="PagerDuty link")]
     if incident.channel_name:
         plan.append(step(incident, Bookmark(title="PagerDuty", link=url), now=now))
     return plan
@@ -278,10 +319,39 @@ def on_declare(incident: Incident, *, by: str | None, responders: Sequence[str],
     return [
         step(incident, CreateChannel(name=incident.channel_name or ""), now=now),
         step(incident, Invite(users=_unique([*([by] if by else []), *responders])), now=now),
+        step(incident, PostLiving(role=Role.SUMMARY), now=now),
         post(incident, Target.INCIDENT, messages.declared(incident, by=by), now=now, note="declaration posted"),
         step(incident, SetTopic(topic=topic(incident)), now=now),
         step(incident, SetPurpose(purpose=purpose(incident)), now=now),
     ]
+
+
+def refresh(incident: Incident, *, now: datetime, reason: str, run_after: datetime | None = None) -> OutboxMessage:
+    """Update in place every message that follows the incident (also the hook for a correlated alarm joining)."""
+    return step(incident, RefreshMessages(reason=reason), now=now, run_after=run_after)
+
+
+def on_review(incident: Incident, message: Message, *, now: datetime) -> list[OutboxMessage]:
+    """A post-incident review was written: its one-paragraph summary goes to the team's incidents channel."""
+    return [post(incident, Target.TEAM, message, now=now, note="post-incident review summary posted")]
+
+
+def graph(incident: Incident, event: AlarmEvent, *, now: datetime) -> list[OutboxMessage]:
+    """The alarm metric over the alarm window and the hour before it, ALARM shaded (metric alarms only)."""
+    if not event.metric_name:
+        return []
+    alarm_start = event.state_change_time - event.evaluation_window
+    end = event.state_change_time + timedelta(seconds=event.period or 60)
+    return [step(incident, PostGraph(start=(alarm_start - GRAPH_LEAD).isoformat(), end=end.isoformat(),
+                                     alarm_start=alarm_start.isoformat()), now=now),
+            refresh(incident, now=now, reason="graph shared")]  # the summary shows the graph once it is shared
+
+
+def graph_url(incident: Incident, event: AlarmEvent, *, playbook: Playbook) -> str:
+    """Where the incident's graph is served (PagerDuty shows it), or "" when there is no metric to draw."""
+    if not event.metric_name:
+        return ""
+    return f"{playbook.policy.public_url.rstrip('/')}/api/incidents/{incident.id}/graph.png"
 
 
 def queries(incident: Incident, event: AlarmEvent, entry: CatalogEntry | None, *, now: datetime,

@@ -94,7 +94,8 @@ def apply_alarm(
         session.add(note(incident, "cleared", f"{event.alarm_name} back to OK; still not OK: {', '.join(firing)}",
                          at=event.state_change_time, alarm=event.alarm_name, firing=firing))
         return AlarmOutcome(AlarmAction.CLEARED, incident)
-    _close(session, incident, at=event.state_change_time, by=None, now=now)
+    _close(session, incident, at=event.state_change_time, by=None, now=now,
+           reopen_window=playbook.policy.reopen_window)
     return AlarmOutcome(AlarmAction.RESOLVED, incident)
 
 
@@ -144,13 +145,49 @@ def unacknowledge(
 
 def resolve(
     *, session: Session, incident_id: int, by: str | None, now: datetime, source: str | None = None,
-    at: datetime | None = None,
+    at: datetime | None = None, reopen_window: timedelta | None = None,
 ) -> Incident:
-    """Resolve an incident by hand (idempotent); `at`, `source` as for `acknowledge`."""
+    """Resolve an incident by hand (idempotent); `at`, `source` as for `acknowledge`; `reopen_window`: how long
+    the messages offer Reopen."""
     incident = _get(session, incident_id)
     if incident.status == IncidentStatus.RESOLVED:
         return incident
-    _close(session, incident, at=at or now, by=by, now=now, source=source)
+    _close(session, incident, at=at or now, by=by, now=now, source=source, reopen_window=reopen_window)
+    return incident
+
+
+def reopen(*, session: Session, playbook: Playbook, incident_id: int, by: str | None, now: datetime) -> Incident:
+    """Reopen a resolved incident by hand within the reopen window (the Reopen button): open again, paged again
+    when it pages, reminders restart; raises BadInput when it is not resolved or the window has closed."""
+    incident = _get(session, incident_id)
+    if incident.status != IncidentStatus.RESOLVED or incident.resolved_at is None:
+        raise BadInput(f"incident #{incident_id} is not resolved")
+    if now - incident.resolved_at > playbook.policy.reopen_window:
+        raise BadInput(f"incident #{incident_id} was resolved too long ago to reopen; declare a new one")
+    if incident.source == IncidentSource.ALARM:
+        if repository.open_for_alarm(session, incident.alarm_arn) is not None:
+            raise BadInput(f"alarm {incident.alarm_name} already has an open incident")
+        incident.open_key = incident.alarm_arn
+    incident.status, incident.resolved_at = IncidentStatus.OPEN, None
+    incident.acknowledged_at = incident.acknowledged_by = None
+    incident.reopen_count += 1
+    session.flush()
+    session.add(note(incident, "reopened", f"Reopened by {by or 'someone'} (#{incident.reopen_count})", at=now,
+                     by=by))
+    session.add_all(response.on_manual_reopen(incident, by=by, playbook=playbook, now=now))
+    return incident
+
+
+def add_note(*, session: Session, incident_id: int | None, channel_id: str | None, text: str, by: str | None,
+             now: datetime) -> Incident:
+    """`/incident note <text>`: one line on the incident's timeline (stored as written; escaped where shown)."""
+    text = " ".join(text.split())
+    if not text:
+        raise BadInput("a note needs text: /incident note <text>")
+    if len(text) > 2000:
+        raise BadInput("a note is at most 2,000 characters")
+    incident = find(session=session, incident_id=incident_id, channel_id=channel_id)
+    session.add(note(incident, "note", f"Note by {by or 'someone'}: {text}", at=now, by=by, text=text))
     return incident
 
 
@@ -417,7 +454,7 @@ def _rank(severity: Severity) -> int:
 
 
 def _close(session: Session, incident: Incident, *, at: datetime, by: str | None, now: datetime,
-           source: str | None = None) -> None:
+           source: str | None = None, reopen_window: timedelta | None = None) -> None:
     incident.status, incident.open_key, incident.resolved_at = IncidentStatus.RESOLVED, None, at
     for member in repository.alarms(session, incident.id, active=True):
         member.open_key = None
@@ -429,7 +466,7 @@ def _close(session: Session, incident: Incident, *, at: datetime, by: str | None
     else:
         summary = f"Resolved: alarm back to OK after {minutes:.0f} min"
     session.add(note(incident, "resolved", summary, at=at, by=by, **_source(source)))
-    session.add_all(response.on_resolve(incident, by=by, now=now, source=source))
+    session.add_all(response.on_resolve(incident, by=by, now=now, source=source, reopen_window=reopen_window))
 
 
 def _after_resolution(session: Session, event: AlarmEvent, body: dict[str, Any]) -> AlarmOutcome:

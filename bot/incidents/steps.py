@@ -25,6 +25,7 @@ class Lane(StrEnum):
     CHAT = "chat"
     PAGER = "pager"
     REMINDER = "reminder"
+    TIMER = "timer"  # updates due later (the reopen window closing): never holds up the other lanes
 
 
 class StepKind(StrEnum):
@@ -43,6 +44,11 @@ class StepKind(StrEnum):
     PAGE = "page"
     ACK_REMINDER = "ack_reminder"
     STORM_DIGEST = "storm_digest"
+    POST_LIVING = "post_living"
+    REFRESH_MESSAGES = "refresh_messages"
+    REOPEN_CLOSED = "reopen_closed"
+    POST_GRAPH = "post_graph"
+    POST_HEALTH = "post_health"
 
 
 class StepStatus(StrEnum):
@@ -58,6 +64,15 @@ class Target(StrEnum):
 
     INCIDENT = "incident"
     ALERTS = "alerts"
+    TEAM = "team"  # the team's incidents channel (SLACK_INCIDENTS_CHANNEL): post-incident review summaries
+
+
+class Role(StrEnum):
+    """Messages that follow the incident (kept with their ts, updated in place as it changes)."""
+
+    SUMMARY = "summary"  # the first message of the incident channel
+    ANNOUNCEMENT = "announcement"  # a CRITICAL incident's announcement in the alerts channel
+    ALERT = "alert"  # a HIGH alert in the alerts channel
 
 
 class PageAction(StrEnum):
@@ -205,6 +220,8 @@ class Page(Payload):
     custom_details: dict[str, Any] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)
     link_channel: bool = False
+    images: list[dict[str, str]] = field(default_factory=list)
+    timestamp: str = ""  # when the alarm changed state (ISO 8601), PagerDuty's payload.timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +248,57 @@ class StormDigest(Payload):
     first: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PostLiving(Payload):
+    """Post the message `role` of the incident (rendered when posted, so it links the real channel) and keep its
+    ts: the summary in the incident channel, the announcement or alert in the alerts channel."""
+
+    kind: ClassVar[StepKind] = StepKind.POST_LIVING
+    role: Role
+    mention: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshMessages(Payload):
+    """Update in place (chat.update) every message that follows the incident, rendered from the incident as it is
+    when performed: status, who acknowledged, duration, alarms, links, buttons matching the state."""
+
+    kind: ClassVar[StepKind] = StepKind.REFRESH_MESSAGES
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenClosed(Payload):
+    """The reopen window of a resolved incident closed: update its messages so they no longer offer Reopen."""
+
+    kind: ClassVar[StepKind] = StepKind.REOPEN_CLOSED
+    lane: ClassVar[Lane] = Lane.TIMER
+
+
+@dataclass(frozen=True, slots=True)
+class PostGraph(Payload):
+    """Draw the alarm metric over [start, end] (ISO 8601), ALARM shaded from `alarm_start`; keep the PNG on the
+    incident and upload it into the incident channel (unless record-only)."""
+
+    kind: ClassVar[StepKind] = StepKind.POST_GRAPH
+    start: str
+    end: str
+    alarm_start: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostHealth(Payload):
+    """Post the pipeline's health verdict (five signals) as it is when performed."""
+
+    kind: ClassVar[StepKind] = StepKind.POST_HEALTH
+    target: Target = Target.INCIDENT
+
+
 PAYLOADS: dict[StepKind, type[Payload]] = {
     cls.kind: cls
     for cls in (CreateChannel, Invite, Post, PostAlert, PostRunbook, PostPostmortem, SetTopic, SetPurpose, Bookmark,
-                RunQuery, Page, AckReminder, StormDigest)
+                RunQuery, Page, AckReminder, StormDigest, PostLiving, RefreshMessages, ReopenClosed,
+                PostGraph, PostHealth)
 }
 
 

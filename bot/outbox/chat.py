@@ -14,8 +14,9 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bot.alarms.models import AlarmEvent, alarm_from_body
+from bot.clock import Clock, wall_clock
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.incidents import messages, repository
+from bot.incidents import living, messages, repository, review
 from bot.incidents.models import Incident, Storm
 from bot.incidents.playbook import Playbook
 from bot.incidents.ports import ChatOps, Directory, Message, NameTaken
@@ -26,8 +27,12 @@ from bot.incidents.steps import (
     Invite,
     Post,
     PostAlert,
+    PostLiving,
     PostPostmortem,
     PostRunbook,
+    RefreshMessages,
+    ReopenClosed,
+    Role,
     SetPurpose,
     SetTopic,
     StormDigest,
@@ -46,9 +51,9 @@ class ChatSteps:
     """Executors of the chat lane, and the posting helpers the query and reminder executors share."""
 
     def __init__(self, db: Database, *, playbook: Playbook, chat: ChatOps, record_only: bool,
-                 directory: Directory | None = None) -> None:
+                 directory: Directory | None = None, clock: Clock = wall_clock) -> None:
         self.db, self.playbook, self.chat, self.record_only = db, playbook, chat, record_only
-        self.directory = directory
+        self.directory, self.clock = directory, clock
         # Digest steps of one storm run one at a time in this process: each renders what the last one missed.
         self._storm_locks: dict[int, asyncio.Lock] = {}
 
@@ -78,21 +83,33 @@ class ChatSteps:
         raise PermanentDeliveryError(f"no free channel name for {payload.name}")
 
     async def invite(self, payload: Invite, run: StepRun) -> Done:
-        """Invite everyone the entries resolve to; unknown entries are recorded, not fatal."""
+        """Invite everyone the entries resolve to. An unknown entry, a lookup Slack refuses (`missing_scope`…)
+        or a per-user refusal (`already_in_channel`…) is recorded on the timeline and never blocks the others."""
         channel_id = self._channel_id(run, "invite into")
         resolved: list[str] = []
         unknown: list[str] = []
+        problems: dict[str, str] = {}
         for user in payload.users:
-            members = await self.members(user)
+            try:
+                members = await self.members(user)
+            except PermanentDeliveryError as exc:
+                problems[user] = str(exc)
+                continue
             resolved.extend(m for m in members if m not in resolved)
             if not members:
                 unknown.append(user)
-        if resolved:
-            await self.chat.invite(channel_id, resolved)
-        summary = f"Invited {', '.join(resolved)}" if resolved else "No responders configured to invite"
+        refused = dict(await self.chat.invite(channel_id, resolved)) if resolved else {}
+        invited = [user for user in resolved if user not in refused]
+        summary = f"Invited {', '.join(invited)}" if invited else (
+            "Nobody new to invite" if resolved else "No responders configured to invite")
         if unknown:
             summary += f"; unknown: {', '.join(unknown)}"
-        return Done("action", summary, {"invited": resolved, "unknown": unknown})
+        if problems:
+            summary += "; could not look up: " + ", ".join(f"{who} ({why})" for who, why in problems.items())
+        if refused:
+            summary += "; not invited: " + ", ".join(f"{who} ({why})" for who, why in refused.items())
+        return Done("action", summary, {"invited": invited, "unknown": unknown, "lookup_failed": problems,
+                                        "refused": refused})
 
     async def post(self, payload: Post, run: StepRun) -> Done:
         """Post the planned message, mentions in front."""
@@ -109,6 +126,55 @@ class ChatSteps:
         message = messages.with_mentions(message, await self.user_ids(payload.mention))
         channel = await self.post_message(run, Target.ALERTS, message)
         return self.posted(f"{incident.severity} alert posted", channel, message)
+
+    async def post_living(self, payload: PostLiving, run: StepRun) -> Done:
+        """Render the message `role` as the incident is now, post it, and keep its ts so it can follow."""
+        incident = run.incident
+        alarms, graph_file = await self._living_parts(incident)
+        message = living.render(payload.role, incident, playbook=self.playbook, now=self.clock(), alarms=alarms,
+                                graph_file=graph_file)
+        message = messages.with_mentions(message, await self.user_ids(payload.mention))
+        target = Target.INCIDENT if payload.role is Role.SUMMARY else Target.ALERTS
+        channel = self.channel_for(run, target)
+        key = f"incident-bot:{run.id}"
+        ts = await self.chat.find_post(channel, key=key) if run.retried else None
+        if ts is None:
+            ts = await self.chat.post(channel, message, key=key)
+        await self.db.run(lambda session: repository.keep_message(
+            session, incident_id=incident.id, role=payload.role, channel=channel, ts=ts, at=self.clock()))
+        return self.posted(f"{payload.role} posted", channel, message)
+
+    async def refresh_messages(self, payload: RefreshMessages, run: StepRun) -> Done:
+        """Update in place every message that follows the incident; one that cannot be updated (deleted,
+        archived channel) is recorded and does not stop the others."""
+        incident = run.incident
+        kept = await self.db.run(lambda session: list(repository.living_messages(session, incident.id)))
+        alarms, graph_file = await self._living_parts(incident)
+        updated: list[dict[str, str]] = []
+        failed: dict[str, str] = {}
+        for found in kept:
+            message = living.render(Role(found.role), incident, playbook=self.playbook, now=self.clock(),
+                                    alarms=alarms, graph_file=graph_file)
+            try:
+                await self.chat.update(found.channel, found.ts, message)
+            except PermanentDeliveryError as exc:
+                failed[f"{found.role}@{found.channel}"] = str(exc)
+                continue
+            updated.append({"role": found.role, "channel": found.channel, "ts": found.ts})
+        why = f" ({payload.reason})" if payload.reason else ""
+        summary = f"Updated {len(updated)} message{'s' if len(updated) != 1 else ''} in place{why}"
+        if failed:
+            summary += "; could not update " + ", ".join(f"{k}: {v}" for k, v in failed.items())
+        return Done("action", summary, {"updated": updated, "failed": failed, "record_only": self.record_only})
+
+    async def _living_parts(self, incident: Incident) -> tuple[list[tuple[str, str]], str | None]:
+        """What the messages that follow the incident show besides the incident row: its alarms, its graph."""
+        return await self.db.run(lambda session: (repository.alarm_states(session, incident),
+                                                  repository.graph_file(session, incident.id)))
+
+    async def reopen_closed(self, payload: ReopenClosed, run: StepRun) -> Done:
+        """The reopen window closed: the same update, so Reopen disappears from the messages."""
+        return await self.refresh_messages(RefreshMessages(reason="reopen window closed"), run)
 
     async def post_runbook(self, payload: PostRunbook, run: StepRun) -> Done:
         """Render the runbook now (it names the real channel) and post it: the incident's, or that of the
@@ -161,8 +227,10 @@ class ChatSteps:
         incident = run.incident
         cached = run.state.get("text")
         if cached is None:
-            entries = await self.db.run(lambda session: repository.timeline(session, incident.id))
-            cached = to_mrkdwn(self.playbook.runbooks.render_postmortem(postmortem_context(incident, entries)))
+            entries, written = await self.db.run(lambda session: (repository.timeline(session, incident.id),
+                                                                  review.get_review(session, incident.id)))
+            cached = to_mrkdwn(self.playbook.runbooks.render_postmortem(
+                postmortem_context(incident, entries, written)))
             await run.save_state(text=cached)
         message = messages.postmortem_message(incident, cached)
         channel = await self.post_message(run, payload.target, message)
@@ -198,6 +266,8 @@ class ChatSteps:
         """The incident channel for INCIDENT once it exists, else the alerts channel."""
         if target is Target.INCIDENT and run.incident.channel_id:
             return run.incident.channel_id
+        if target is Target.TEAM:
+            return self.playbook.policy.incidents_channel
         return self.playbook.policy.alerts_channel
 
     def posted(self, note: str, channel: str, message: Message) -> Done:
@@ -208,10 +278,17 @@ class ChatSteps:
                      "record_only": self.record_only})
 
     async def user_ids(self, users: Sequence[str]) -> list[str]:
-        """Slack user ids for responders: ids as they are, emails looked up, group handles expanded."""
+        """Slack user ids for responders: ids as they are, emails looked up, group handles expanded; an entry
+        Slack refuses to resolve is left out, not fatal."""
         ids: list[str] = []
         for user in users:
-            ids.extend(m for m in await self.members(user) if m not in ids)
+            try:
+                members = await self.members(user)
+            except PermanentDeliveryError as exc:
+                # A mention Slack will not resolve (missing_scope…) is not worth losing the post for.
+                log.warning("mention_lookup_refused", user=user, error=str(exc))
+                continue
+            ids.extend(m for m in members if m not in ids)
         return ids
 
     async def members(self, who: str) -> list[str]:

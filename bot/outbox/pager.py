@@ -31,7 +31,8 @@ class PagerSteps:
                              "text": f"Slack #{incident.channel_name}"})
         event = PageEvent(action=action, dedup_key=payload.dedup_key, summary=payload.summary,
                           severity=payload.severity, source=payload.source, component=payload.component,
-                          custom_details=payload.custom_details, links=links)
+                          custom_details=payload.custom_details, links=links, images=payload.images,
+                          timestamp=payload.timestamp)
         key = await self.pager.send(event)
         return Done("page", f"{_VERB[action]} (PagerDuty {key})",
                     {"action": action, "dedup_key": key, "status": "sent"})

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock, wall_clock
 from bot.errors import BadInput, PermanentDeliveryError, QueryError, TransientDeliveryError
+from bot.health.ports import MetricSource
 from bot.incidents import repository
 from bot.incidents.models import Incident, OutboxMessage, TimelineEntry
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, MetricGraphs, Pager
 from bot.incidents.steps import Lane, StepKind, StepStatus
 from bot.outbox.execution import Done, Route, StepRun
 from bot.outbox.table import executor_table
@@ -62,13 +63,15 @@ class Relay:
         poll_interval: float = 0.5,
         on_step: Callable[[OutboxMessage, str], None] | None = None,
         directory: Directory | None = None,
+        graphs: MetricGraphs | None = None,
+        metrics: MetricSource | None = None,
     ) -> None:
         self.db, self.clock = db, clock
         self.batch, self.poll_interval = batch, poll_interval
         self.on_step = on_step
         self.table: dict[StepKind, Route[Any]] = executor_table(
             db, playbook=playbook, chat=chat, pager=pager, logs=logs, queries=queries, clock=clock,
-            record_only=record_only, directory=directory,
+            record_only=record_only, directory=directory, graphs=graphs, metrics=metrics,
         )
         self._wake = {lane: asyncio.Event() for lane in Lane}
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock
+from bot.health.ports import MetricSource
 from bot.incidents.playbook import Playbook
-from bot.incidents.ports import ChatOps, Directory, LogSearch, Pager
+from bot.incidents.ports import ChatOps, Directory, LogSearch, MetricGraphs, Pager
 from bot.incidents.steps import (
     AckReminder,
     Bookmark,
@@ -19,8 +20,13 @@ from bot.incidents.steps import (
     Page,
     Post,
     PostAlert,
+    PostGraph,
+    PostHealth,
+    PostLiving,
     PostPostmortem,
     PostRunbook,
+    RefreshMessages,
+    ReopenClosed,
     RunQuery,
     SetPurpose,
     SetTopic,
@@ -29,6 +35,8 @@ from bot.incidents.steps import (
 )
 from bot.outbox.chat import ChatSteps
 from bot.outbox.execution import Route, route
+from bot.outbox.graphs import GraphSteps
+from bot.outbox.health import HealthSteps
 from bot.outbox.pager import PagerSteps
 from bot.outbox.queries import QuerySteps
 from bot.outbox.reminders import ReminderSteps
@@ -38,10 +46,14 @@ from bot.store import Database
 
 def executor_table(
     db: Database, *, playbook: Playbook, chat: ChatOps, pager: Pager, logs: LogSearch, queries: QueryCatalog,
-    clock: Clock, record_only: bool, directory: Directory | None = None,
+    clock: Clock, record_only: bool, directory: Directory | None = None, graphs: MetricGraphs | None = None,
+    metrics: MetricSource | None = None,
 ) -> dict[StepKind, Route[Any]]:
     """Every step kind with its executor; raises if a kind has none (caught at start, not at 3 a.m.)."""
-    chat_steps = ChatSteps(db, playbook=playbook, chat=chat, record_only=record_only, directory=directory)
+    chat_steps = ChatSteps(db, playbook=playbook, chat=chat, record_only=record_only, directory=directory,
+                           clock=clock)
+    graph_steps = GraphSteps(chat_steps, graphs=graphs, clock=clock)
+    health_steps = HealthSteps(chat_steps, metrics=metrics, clock=clock)
     pager_steps = PagerSteps(pager)
     query_steps = QuerySteps(chat_steps, logs=logs, queries=queries)
     reminder_steps = ReminderSteps(chat_steps, clock=clock)
@@ -59,6 +71,11 @@ def executor_table(
         StepKind.PAGE: route(Page, pager_steps.page),
         StepKind.ACK_REMINDER: route(AckReminder, reminder_steps.ack_reminder),
         StepKind.STORM_DIGEST: route(StormDigest, chat_steps.storm_digest),
+        StepKind.POST_LIVING: route(PostLiving, chat_steps.post_living),
+        StepKind.REFRESH_MESSAGES: route(RefreshMessages, chat_steps.refresh_messages),
+        StepKind.REOPEN_CLOSED: route(ReopenClosed, chat_steps.reopen_closed),
+        StepKind.POST_GRAPH: route(PostGraph, graph_steps.post_graph),
+        StepKind.POST_HEALTH: route(PostHealth, health_steps.post_health),
     }
     wrong = [kind for kind, entry in table.items() if entry.payload.kind is not kind]
     missing = set(StepKind) - set(table)

@@ -88,6 +88,11 @@ def sections(text: str) -> list[Block]:
     return blocks
 
 
+def image_file(file_id: str, *, alt: str) -> Block:
+    """An image block showing a file already shared in Slack (`slack_file`), e.g. an uploaded graph."""
+    return {"type": "image", "slack_file": {"id": file_id}, "alt_text": cut(plain(alt), 2000)}
+
+
 def button(label: str, action_id: str, value: str, *, style: str | None = None) -> Block:
     """A button (plain-text label)."""
     block: Block = {"type": "button", "text": {"type": "plain_text", "text": cut(plain(label), BUTTON_TEXT_MAX)},

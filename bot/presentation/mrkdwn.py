@@ -67,6 +67,11 @@ def mention_user(user: str) -> str:
     return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(user)
 
 
+def is_user_id(text: str) -> bool:
+    """True for a Slack user id (`U…`/`W…`)."""
+    return bool(_USER_ID.fullmatch(text))
+
+
 def mention_users(users: list[str] | tuple[str, ...]) -> str:
     """Mentions for several users, space-separated."""
     return " ".join(mention_user(u) for u in users)

@@ -158,6 +158,21 @@ async def get_runbook(request: Request, incident_id: int) -> Response:
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
+@router.get("/api/incidents/{incident_id}/graph.png",
+            responses={200: {"content": {"image/png": {}}, "description": "The metric graph"}, **_ONE})
+async def get_graph(request: Request, incident_id: int) -> Response:
+    """The PNG graph of the incident's alarm metric (the alarm window and the hour before it, threshold line,
+    ALARM shaded), as drawn when the incident opened; 404 when none was drawn."""
+    found = await request.app.state.db.run(
+        lambda s: (repository.get(s, incident_id) is not None, repository.graph(s, incident_id)))
+    exists, png = found
+    if not exists:
+        return error(404, f"no incident #{incident_id}")
+    if png is None:
+        return error(404, f"incident #{incident_id} has no graph")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Validation errors and unknown routes answer with the one-line error shape; nothing becomes a 500."""
 

@@ -40,10 +40,12 @@ from bot.errors import BadInput, MetricsUnavailable, QueryError, VerificationFai
 from bot.health.ports import MetricSource
 from bot.health.verdict import assess, health_text
 from bot.incidents.commands import IncidentCommands
-from bot.incidents.messages import OUTCOME_ACTION_PREFIX, channel_link, mention
+from bot.incidents.messages import OUTCOME_ACTION_PREFIX, channel_link, mention, review_modal, with_state_buttons
+from bot.incidents.models import Incident
 from bot.incidents.outcomes import LABELS
 from bot.incidents.ports import LogSearch, Message, QueryResult
 from bot.incidents.quality import report_text
+from bot.incidents.review import ReviewFields
 from bot.presentation import mrkdwn as md
 from bot.presentation.blocks import BLOCKS_MAX, fit_message, section, sections
 from bot.queries.catalog import QueryCatalog
@@ -157,6 +159,9 @@ def build_slack_app(settings: Settings) -> AsyncApp:
     bolt.action("incident_resolve")(resolve_button)
     bolt.action("incident_dlq_breakdown")(dlq_breakdown_button)
     bolt.action(re.compile(f"^{OUTCOME_ACTION_PREFIX}"))(outcome_button)
+    bolt.action("incident_reopen")(reopen_button)
+    bolt.action("incident_review")(review_button)
+    bolt.view("incident_review")(review_submitted)
     bolt.error(on_error)
     return bolt
 
@@ -236,6 +241,9 @@ async def _run_incident_command(deps: SlackDeps, parsed: IncidentCommand, *, use
         incident = await commands.declare(title=parsed.title, by=user)
         return (f":rotating_light: Incident #{incident.id} {md.bold(incident.title)} declared by {_who(user)} "
                 f"({incident.severity}): opening {channel_link(incident)} and inviting the responders.")
+    if parsed.action == "note":
+        incident = await commands.note(incident_id=None, channel_id=channel, text=parsed.title, by=user)
+        return f":memo: Noted on the timeline of incident #{incident.id}: {md.escape(parsed.title)}"
     if parsed.action == "status":
         status = await commands.status(incident_id=parsed.incident_id, channel_id=channel)
         if status.incident is None:
@@ -300,10 +308,75 @@ async def _button_transition(verb: str, body: dict[str, Any], action: dict[str, 
                              context: AsyncBoltContext) -> None:
     user = (body.get("user") or {}).get("id")
     incident_id = _button_incident(action)
-    text = await _transition(_deps(context), verb, incident_id=incident_id, channel=None, user=user)
+    deps = _deps(context)
+    text = await _transition(deps, verb, incident_id=incident_id, channel=None, user=user)
     log.info("slack_button_pressed", action=action.get("action_id"), user=user)
-    # The channel hears about it from the outbox post; the presser gets a private confirmation.
-    await _reply(respond, Message(text=text, blocks=[section(text)]), in_channel=False)
+    incident = await deps.commands.find(incident_id=incident_id)
+    await _replace_clicked(body, respond, deps, incident, fallback=text)
+
+
+async def _replace_clicked(body: dict[str, Any], respond: AsyncRespond, deps: SlackDeps, incident: Incident, *,
+                           fallback: str) -> None:
+    """Replace the message the button was on (through its response_url) with its buttons matching the state
+    now; the messages that follow the incident are also updated by the outbox."""
+    original = body.get("message") or {}
+    blocks = with_state_buttons(original.get("blocks") or [section(fallback)], incident, now=deps.clock(),
+                                reopen_window=deps.commands.playbook.policy.reopen_window)
+    message = fit_message(Message(text=str(original.get("text") or fallback), blocks=blocks))
+    answer = await respond(text=message.text, blocks=[dict(b) for b in message.blocks], replace_original=True)
+    if answer.status_code != 200:
+        log.warning("slack_reply_refused", status=answer.status_code, body=_one_line(str(answer.body)))
+
+
+async def reopen_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                        context: AsyncBoltContext) -> None:
+    """Reopen, offered on a resolved incident's messages within the reopen window."""
+    await ack()
+    async with _after_ack(body, context):
+        user = (body.get("user") or {}).get("id")
+        deps = _deps(context)
+        incident = await deps.commands.reopen(incident_id=_button_incident(action), by=user)
+        log.info("slack_button_pressed", action="incident_reopen", user=user)
+        await _replace_clicked(body, respond, deps, incident,
+                               fallback=f":repeat: Incident #{incident.id} reopened by {_who(user)}.")
+
+
+async def review_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                        context: AsyncBoltContext) -> None:
+    """Write post-incident review: open the review modal (its trigger_id lasts 3 s, so this comes first)."""
+    await ack()
+    async with _after_ack(body, context):
+        incident, written = await _deps(context).commands.review(incident_id=_button_incident(action))
+        view = review_modal(incident, summary=written.summary, root_cause=written.root_cause, impact=written.impact,
+                            prevention=written.prevention, owner=written.owner)
+        await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
+        log.info("slack_review_opened", incident_id=incident.id, user=(body.get("user") or {}).get("id"))
+
+
+async def review_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                           context: AsyncBoltContext) -> None:
+    """The review modal's view_submission: stored like the web review page, summarised in the incidents channel;
+    a field Slack would not take back is refused inside the modal."""
+    user = (body.get("user") or {}).get("id")
+    metadata = str(view.get("private_metadata") or "")
+    if not metadata.isdigit():
+        await ack(response_action="errors", errors={"summary": "This form lost its incident; open it again."})
+        return
+    values = (view.get("state") or {}).get("values") or {}
+
+    def value(block: str) -> str:
+        field = (values.get(block) or {}).get("value") or {}
+        return str(field.get("value") or field.get("selected_user") or "")
+
+    fields = ReviewFields(summary=value("summary"), root_cause=value("root_cause"), impact=value("impact"),
+                          prevention=value("prevention"), owner=value("owner"))
+    try:
+        incident = await _deps(context).commands.save_review(incident_id=int(metadata), fields=fields, by=user)
+    except BadInput as exc:
+        await ack(response_action="errors", errors={"summary": exc.reason[:150]})
+        return
+    await ack()
+    log.info("slack_review_saved", incident_id=incident.id, user=user)
 
 
 async def dlq_breakdown_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],

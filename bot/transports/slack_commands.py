@@ -25,7 +25,7 @@ USAGE = {
     "/dlq-breakdown": "/dlq-breakdown [window]",
     "/slow-operators": "/slow-operators [window]",
     "/log-patterns": '/log-patterns [window] [filter, e.g. operator = "parse"]',
-    "/incident": ("/incident status|ack|resolve [id] · /incident declare <title> · "
+    "/incident": ("/incident status|ack|resolve [id] · /incident declare <title> · /incident note <text> · "
                   "/incident outcome actionable|false-positive|duplicate|missed [id] · /incident report [window]"),
     "/pipeline-health": "/pipeline-health",
 }
@@ -35,7 +35,7 @@ _WINDOW = re.compile(r"(\d{1,5})([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ID = re.compile(r"[0-9]{1,200}")  # ASCII digits only: `²` is a digit to str.isdigit() but no number
 MAX_INCIDENT_ID = 2**31 - 1  # incident ids are 32-bit integers in PostgreSQL
-SUBCOMMANDS = ("status", "ack", "resolve", "declare", "outcome", "report")
+SUBCOMMANDS = ("status", "ack", "resolve", "declare", "note", "outcome", "report")
 REPORT_WINDOW = timedelta(days=7)
 
 
@@ -52,9 +52,9 @@ class QueryCommand:
 class IncidentCommand:
     """`/incident <action>`: `incident_id` None means the incident of the channel it was typed in."""
 
-    action: str  # status | ack | resolve | declare | outcome | report
+    action: str  # status | ack | resolve | declare | note | outcome | report
     incident_id: int | None = None
-    title: str = ""
+    title: str = ""  # the title to declare, or the note's text
     outcome: str = ""  # outcome: one of bot.incidents.outcomes.KINDS
     window: timedelta | None = None  # report: how far back
 
@@ -119,6 +119,10 @@ def parse_incident(text: str) -> IncidentCommand:
     if action == "declare":
         if not rest:
             raise BadInput("an incident needs a title: /incident declare <title>")
+        return IncidentCommand(action, title=" ".join(rest))
+    if action == "note":
+        if not rest:
+            raise BadInput("a note needs text: /incident note <text>")
         return IncidentCommand(action, title=" ".join(rest))
     if action == "report":
         if len(rest) > 1:

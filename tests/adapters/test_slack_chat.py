@@ -160,14 +160,47 @@ async def test_invite_tolerates_members_already_in(chat: SlackChat, fake_slack: 
     assert {"U00ALICE01", "U00BOB0001", "W00CAROL01"} <= fake_slack.members("inc-reinvite")
 
 
-async def test_invite_of_an_unknown_user_is_refused(chat: SlackChat) -> None:
-    """Inviting a user id the workspace does not have fails permanently with user_not_found."""
+async def test_invite_of_an_unknown_user_is_reported_not_raised(chat: SlackChat, fake_slack: FakeSlack) -> None:
+    """An unknown user id or a member already in is reported back with Slack's per-user error (invited with
+    force=true), while everyone else in the same call is invited."""
     channel = await chat.create_channel("inc-unknown-user")
+    await chat.invite(channel.id, ["U00ALICE01"])
 
+    refused = await chat.invite(channel.id, ["U0NOBODY00", "U00ALICE01", "U00BOB0001"])
+
+    assert refused == {"U0NOBODY00": "user_not_found", "U00ALICE01": "already_in_channel"}
+    assert "U00BOB0001" in fake_slack.members("inc-unknown-user")
+    assert await chat.invite(channel.id, ["U0NOBODY00"]) == {"U0NOBODY00": "user_not_found"}
+    assert all(c.get("force") in {"1", "true"} for c in fake_slack.calls_to("conversations.invite"))
+
+
+async def test_update_needs_the_channel_id_and_ts_of_an_existing_message(chat: SlackChat,
+                                                                        fake_slack: FakeSlack) -> None:
+    """chat.update is sent with the channel id (even when given a name) and the original ts; an unknown ts is
+    refused with message_not_found."""
+    ts = await chat.post("#alerts", Message(text="first"), key="k-1")
+    await chat.update("#alerts", ts, Message(text="second"))
+    alerts = fake_slack.channel("alerts")
+    assert alerts is not None
+    [update] = fake_slack.calls_to("chat.update")
+    assert update["channel"] == alerts.id and update["ts"] == ts
+    assert fake_slack.messages("alerts")[-1]["text"] == "second"
     with pytest.raises(SlackRefused) as refused:
-        await chat.invite(channel.id, ["U0NOBODY00"])
+        await chat.update(alerts.id, "1.999999", Message(text="third"))
+    assert refused.value.error == "message_not_found"
 
-    assert refused.value.error == "user_not_found"
+
+async def test_upload_file_uses_the_two_step_upload(chat: SlackChat, fake_slack: FakeSlack) -> None:
+    """files.getUploadURLExternal, the bytes to the returned URL, files.completeUploadExternal with channel_id;
+    without files:write Slack refuses with missing_scope."""
+    channel = await chat.create_channel("inc-upload")
+    file_id = await chat.upload_file(channel.id, filename="graph.png", content=b"\x89PNG-bytes", title="Graph")
+    [shared] = fake_slack.shared_files("inc-upload")
+    assert shared.id == file_id and shared.content == b"\x89PNG-bytes" and shared.title == "Graph"
+    fake_slack.missing_scopes.add("files:write")
+    with pytest.raises(SlackRefused) as refused:
+        await chat.upload_file(channel.id, filename="graph.png", content=b"x", title="Graph")
+    assert refused.value.error == "missing_scope"
 
 
 # -- posts ---------------------------------------------------------------------------------------------------

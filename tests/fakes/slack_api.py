@@ -54,6 +54,16 @@ TIERS = {
     "conversations.list": 20, "usergroups.list": 20,
     "conversations.invite": 50, "chat.update": 50, "conversations.history": 50, "users.lookupByEmail": 50,
 }
+TRIGGER_TTL = 3.0  # a trigger_id opens a modal within 3 s of the click
+VIEW_TITLE_MAX = 24
+VIEW_BLOCKS_MAX = 100
+PRIVATE_METADATA_MAX = 3000
+CALLBACK_ID_MAX = 255
+INPUT_LABEL_MAX = 2000
+PLAIN_TEXT_INPUT_MAX = 3000
+# Scopes each method needs beyond the basics; listed in `missing_scopes` to make Slack refuse with missing_scope.
+METHOD_SCOPES = {"usergroups.list": "usergroups:read", "users.lookupByEmail": "users:read.email",
+                 "files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write"}
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 _KNOWN_BLOCKS = frozenset(
     {"section", "header", "divider", "context", "actions", "image", "input", "markdown", "rich_text", "table",
@@ -157,6 +167,20 @@ class _Fault:
 class _ResponseUrl:
     created: float
     posts: list[dict[str, Any]] = field(default_factory=list)
+    channel: str = ""  # the message a button's response_url belongs to (replace_original updates it)
+    ts: str = ""
+
+
+@dataclass
+class FakeFile:
+    """A file uploaded with the two-step external upload; `shared_in` once completed into a channel."""
+
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str = ""
+    shared_in: str = ""
 
 
 class FakeSlack:
@@ -224,6 +248,9 @@ class FakeSlack:
             self.rate_limited: list[tuple[str, str]] = []  # (method, channel or "") of every 429 for a rate limit
             self._next_call: dict[tuple[str, str], float] = {}  # GCRA: when the next call is due, per bucket
             self._responses: dict[str, _ResponseUrl] = {}
+            self.files: dict[str, FakeFile] = {}
+            self.views: list[dict[str, Any]] = []  # modals opened, as views.open received them
+            self._triggers: dict[str, tuple[float, str]] = {}  # trigger_id -> (issued at, user)
             self._ids = itertools.count(1)
             self._ts = itertools.count(1)
             self.team_id = "T0001"
@@ -293,12 +320,26 @@ class FakeSlack:
         """What to use as `SLACK_OIDC_URL` (the base of /openid/connect/authorize and /keys)."""
         return self.base_url
 
-    def response_url(self) -> str:
-        """A fresh slash-command `response_url` served by this fake."""
+    def response_url(self, *, channel: str = "", ts: str = "") -> str:
+        """A fresh `response_url` served by this fake; with `channel` and `ts` it belongs to that message (a
+        button's), and a post with `replace_original: true` replaces the message in place."""
         with self._lock:
             response_id = f"T0001/{next(self._ids)}/{int(time.time() * 1000)}"
-            self._responses[response_id] = _ResponseUrl(created=time.time())
+            self._responses[response_id] = _ResponseUrl(created=time.time(), channel=channel, ts=ts)
         return f"{self.base_url}/response/{response_id}"
+
+    def trigger_id(self, user: str = "") -> str:
+        """A fresh `trigger_id` (of a click by `user`), valid for TRIGGER_TTL seconds."""
+        with self._lock:
+            trigger = f"{next(self._ids)}.{int(time.time() * 1000)}.fake"
+            self._triggers[trigger] = (time.time(), user)
+            return trigger
+
+    def shared_files(self, channel: str) -> list[FakeFile]:
+        """Files completed into `channel` (id or name), oldest first."""
+        found = self.channel(channel)
+        with self._lock:
+            return [f for f in self.files.values() if found is not None and f.shared_in == found.id]
 
     # -- query helpers for assertions ------------------------------------------------------------------------
 
@@ -410,6 +451,9 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             raise _SlackError("unknown_method")
+        needed = METHOD_SCOPES.get(method)
+        if needed and needed in self.missing_scopes:
+            raise _SlackError("missing_scope", needed=needed)
         with self._lock:
             result: dict[str, Any] = handler(args)
         return {"ok": True, **result}
@@ -431,7 +475,28 @@ class FakeSlack:
                 except _SlackError:
                     return 400, "invalid_blocks"
             entry.posts.append(dict(body))
+            if _truthy(body.get("replace_original")) and entry.channel and entry.ts:
+                channel = self.channels.get(entry.channel)
+                stored = next((m for m in channel.messages if m["ts"] == entry.ts), None) if channel else None
+                if stored is None:
+                    return 404, "message_not_found"
+                stored["text"] = str(body.get("text") or "")
+                stored.pop("blocks", None)
+                if body.get("blocks"):
+                    stored["blocks"] = body["blocks"]
+                stored["edited"] = {"user": BOT_USER_ID, "ts": self._new_ts()}
             return 200, "ok"
+
+    def _upload(self, file_id: str, raw: bytes) -> tuple[int, str]:
+        """Step two of the external upload: the bytes, POSTed to the URL step one returned."""
+        with self._lock:
+            found = self.files.get(file_id)
+            if found is None or found.content is not None:
+                return 404, "invalid_upload_url"
+            if len(raw) != found.length:
+                return 400, f"length mismatch: declared {found.length}, got {len(raw)}"
+            found.content = raw
+            return 200, f"OK - {len(raw)}"
 
     # -- OpenID Connect (Sign in with Slack) ---------------------------------------------------------------
 
@@ -625,6 +690,9 @@ class FakeSlack:
             raise _SlackError("msg_too_long")
         if blocks:
             _check_blocks(blocks)
+            for block in blocks:
+                if block.get("type") == "image" and not self._image_source_ok(block):
+                    raise _SlackError("invalid_blocks")
         body: dict[str, Any] = {"type": "message", "user": BOT_USER_ID, "text": text}
         if blocks:
             body["blocks"] = blocks
@@ -640,6 +708,16 @@ class FakeSlack:
             }
         return body
 
+    def _image_source_ok(self, block: Mapping[str, Any]) -> bool:
+        """An image block needs alt text and an image_url, or a slack_file that was really shared."""
+        if not block.get("alt_text"):
+            return False
+        if block.get("image_url"):
+            return True
+        slack_file = block.get("slack_file") or {}
+        found = self.files.get(str(slack_file.get("id") or ""))
+        return found is not None and bool(found.shared_in)
+
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._message_target(args)
         message = self._message_body(args)
@@ -650,11 +728,13 @@ class FakeSlack:
         return {"channel": channel.id, "ts": message["ts"], "message": message}
 
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._message_target(args)
+        channel = self._writable(args)  # chat.update takes a channel id, never a name
         ts = str(args.get("ts") or "")
         stored = next((m for m in channel.messages if m["ts"] == ts), None)
         if stored is None:
             raise _SlackError("message_not_found")
+        if stored.get("user") != BOT_USER_ID:
+            raise _SlackError("cant_update_message")
         body = self._message_body(args)
         stored.pop("blocks", None)
         stored.update({k: v for k, v in body.items() if k != "metadata" or "metadata" in args})
@@ -688,6 +768,54 @@ class FakeSlack:
                     "type": kind}
         channel.bookmarks.append(bookmark)
         return {"bookmark": bookmark}
+
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        length = str(args.get("length") or "")
+        if not filename:
+            raise _SlackError("invalid_arguments")
+        if not length.isdigit() or int(length) <= 0:
+            raise _SlackError("invalid_arguments")
+        found = FakeFile(self._new_id("F"), filename, int(length))
+        self.files[found.id] = found
+        return {"upload_url": f"{self.base_url}/upload/{found.id}", "file_id": found.id}
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        entries = _json_arg(args.get("files"))
+        if not isinstance(entries, list) or not entries:
+            raise _SlackError("invalid_arguments")
+        channel_id = str(args.get("channel_id") or "")
+        channel = self._writable({"channel": channel_id}) if channel_id else None
+        if channel is not None and BOT_USER_ID not in channel.members:
+            raise _SlackError("not_in_channel")
+        shared = []
+        for entry in entries:
+            found = self.files.get(str(entry.get("id") or "")) if isinstance(entry, dict) else None
+            if found is None or found.content is None:
+                raise _SlackError("file_not_found")
+            found.title = str(entry.get("title") or found.filename)
+            shared.append(found)
+        info = [{"id": f.id, "name": f.filename, "title": f.title, "size": f.length,
+                 "mimetype": "image/png" if f.filename.endswith(".png") else "application/octet-stream"}
+                for f in shared]
+        if channel is not None:
+            for found in shared:
+                found.shared_in = channel.id
+            channel.messages.append({"type": "message", "user": BOT_USER_ID, "text": "", "ts": self._new_ts(),
+                                     "files": info, "upload": True})
+        return {"files": info}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = str(args.get("trigger_id") or "")
+        issued = self._triggers.pop(trigger, None)
+        if issued is None:
+            raise _SlackError("invalid_trigger_id")
+        if time.time() - issued[0] > TRIGGER_TTL:
+            raise _SlackError("expired_trigger_id")
+        view = _json_arg(args.get("view"))
+        _check_view(view)
+        self.views.append(view)
+        return {"view": {"id": self._new_id("V"), **view, "state": {"values": {}}}}
 
     def _m_usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
         include_users = _truthy(args.get("include_users"))
@@ -779,6 +907,40 @@ def _check_blocks(blocks: object) -> None:
                 raise _SlackError("invalid_blocks")
 
 
+def _check_view(view: object) -> None:
+    """Modal limits Slack enforces on views.open (FIELD_NOTES)."""
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        raise _SlackError("invalid_arguments")
+    for key in ("title", "submit", "close"):
+        text = view.get(key)
+        if text is None and key != "title":
+            continue
+        if not isinstance(text, dict) or text.get("type") != "plain_text" or not 0 < len(_text_of(text)) \
+                <= VIEW_TITLE_MAX:
+            raise _SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] bad {key}"]})
+    blocks = view.get("blocks") or []
+    if not isinstance(blocks, list) or len(blocks) > VIEW_BLOCKS_MAX:
+        raise _SlackError("invalid_arguments")
+    if any(b.get("type") == "input" for b in blocks) and not view.get("submit"):
+        raise _SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] input needs submit"]})
+    if len(str(view.get("private_metadata") or "")) > PRIVATE_METADATA_MAX:
+        raise _SlackError("invalid_arguments")
+    if len(str(view.get("callback_id") or "")) > CALLBACK_ID_MAX:
+        raise _SlackError("invalid_arguments")
+    for block in blocks:
+        if block.get("type") != "input":
+            continue
+        label, element = block.get("label"), block.get("element") or {}
+        if not isinstance(label, dict) or not 0 < len(_text_of(label)) <= INPUT_LABEL_MAX:
+            raise _SlackError("invalid_arguments")
+        if element.get("type") not in {"plain_text_input", "users_select", "static_select"}:
+            raise _SlackError("invalid_arguments")
+        if element.get("type") == "plain_text_input" and int(element.get("max_length") or 0) > PLAIN_TEXT_INPUT_MAX:
+            raise _SlackError("invalid_arguments")
+        if not element.get("action_id") or not block.get("block_id"):
+            raise _SlackError("invalid_arguments")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # benchmarks open hundreds of connections at once; 5 would drop SYNs
@@ -819,6 +981,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.latency:
             time.sleep(fake.latency)
         url = urlsplit(self.path)
+        if url.path.startswith("/upload/"):
+            length = int(self.headers.get("Content-Length") or 0)
+            status, text = fake._upload(url.path.removeprefix("/upload/"), self.rfile.read(length) if length else b"")
+            self._send(status, text.encode(), "text/plain")
+            return
         try:
             body_args, body_json = self._read_body()
         except (ValueError, UnicodeDecodeError):

@@ -156,6 +156,10 @@ async def test_pagerduty_link_reaches_the_channel_and_the_api(
         assert {"title": "PagerDuty", "link": PD_URL}.items() <= next(
             b for b in fake_slack.bookmarks(CHANNEL) if b["title"] == "PagerDuty").items()
         assert any(PD_URL in t for t in texts(fake_slack, CHANNEL))
+        # The summary at the top of the channel and the announcement in #alerts, updated in place, link it too.
+        summary, announcement = fake_slack.messages(CHANNEL)[0], fake_slack.messages("alerts")[0]
+        for message in (summary, announcement):
+            assert f"<{PD_URL}|PagerDuty incident>" in json.dumps(message["blocks"]) and "edited" in message
         detail = await bot.incident(incident["id"])
         assert detail["pagerduty_url"] == PD_URL
         assert (await bot.incidents())[0]["pagerduty_url"] == PD_URL

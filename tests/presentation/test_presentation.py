@@ -49,7 +49,7 @@ def test_fit_message_caps_blocks_and_text() -> None:
 
 def test_incident_messages_are_valid_block_kit() -> None:
     """Every block of the incident messages parses and validates as slack_sdk's Block Kit models."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from slack_sdk.models.blocks import Block
 
@@ -62,8 +62,21 @@ def test_incident_messages_are_valid_block_kit() -> None:
     now = datetime.now(UTC)
     incident = Incident(id=7, title="DLQ spike <!channel>", alarm_name=event.alarm_name, severity="HIGH",
                         status="open", opened_at=now, reopen_count=0, channel_id="C0123", channel_name="inc-x")
+    links = {"CloudWatch alarm": "https://x.test/a", "Runbook": "https://x.test/r"}
+    alarms = [(event.alarm_name, "ALARM")]
+    window = timedelta(minutes=30)
+    resolved = Incident(id=8, title="DLQ spike", alarm_name=event.alarm_name, severity="CRITICAL",
+                        status="resolved", opened_at=now, resolved_at=now, acknowledged_at=now,
+                        acknowledged_by="U00ALICE01", reopen_count=1, channel_id="C0123", channel_name="inc-x",
+                        pagerduty_url="https://acme.pagerduty.com/incidents/P1")
     built = [
-        messages.alarm_summary(incident, event, links={"Alarm": "https://x.test/a"}, buttons=True),
+        messages.living_summary(incident, event, links=links, alarms=alarms, now=now, reopen_window=window),
+        messages.living_summary(resolved, event, links=links, alarms=alarms, now=now, reopen_window=window),
+        messages.living_announcement(resolved, event, links=links, alarms=alarms, now=now),
+        messages.living_alert(incident, event, first_steps="*Runbook*\n\n" + "step\n\n" * 400, links=links,
+                              alarms=alarms, now=now, reopen_window=window),
+        messages.review_summary(resolved, summary="s <!channel>", root_cause="r", impact="i", prevention="p",
+                                owner="U00BOB0001", by="U00ALICE01"),
         messages.alert(incident, event, runbook="*Runbook*\n\n" + "step\n\n" * 400),
         messages.ack_reminder(incident, responders=[], minutes=6, target="5 min"),
         messages.declared(incident, by="U00ALICE01"),
@@ -73,3 +86,7 @@ def test_incident_messages_are_valid_block_kit() -> None:
             parsed = Block.parse(dict(block))
             assert parsed is not None
             parsed.validate_json()
+    modal = messages.review_modal(incident, summary="x" * 5000, owner="U00BOB0001")
+    from slack_sdk.models.views import View
+
+    View(**modal).validate_json()

@@ -73,16 +73,25 @@ class SlackUser:
         answer = await self.bot.client.post("/slack/events", content=body, headers=signed_headers(body))
         return answer, response_url
 
-    async def click(self, action_id: str, value: str) -> tuple[httpx.Response, str]:
-        """Press an incident button (a block_actions payload); returns the ack and the response_url."""
-        response_url = self.fake.response_url()
+    async def click(self, action_id: str, value: str, *, message_ts: str | None = None,
+                    channel_id: str | None = None) -> tuple[httpx.Response, str]:
+        """Press an incident button (a block_actions payload); returns the ack and the response_url. With
+        `message_ts` the click is on that real message of the fake (its blocks sent along, its response_url able
+        to replace it); the trigger_id is a fresh one from the fake, valid 3 s."""
+        channel = channel_id or self.channel_id
+        stored = next((m for m in self.fake.messages(channel) if m["ts"] == message_ts), None) if message_ts else None
+        ts = message_ts or "1.000001"
+        response_url = self.fake.response_url(channel=channel if stored else "", ts=ts if stored else "")
+        message = {"ts": ts, "text": (stored or {}).get("text", "incident"), **(
+            {"blocks": stored["blocks"]} if stored and stored.get("blocks") else {})}
         payload = {
             "type": "block_actions", "team": {"id": "T0001", "domain": "fake"},
             "user": {"id": self.user_id, "username": "alice", "team_id": "T0001"},
-            "api_app_id": "A0001", "token": "legacy-verification-token", "trigger_id": "1.2.3",
-            "container": {"type": "message", "message_ts": "1.000001", "channel_id": self.channel_id},
-            "channel": {"id": self.channel_id, "name": "alerts"},
-            "message": {"ts": "1.000001", "text": "incident"},
+            "api_app_id": "A0001", "token": "legacy-verification-token",
+            "trigger_id": self.fake.trigger_id(self.user_id),
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+            "channel": {"id": channel, "name": "alerts"},
+            "message": message,
             "response_url": response_url,
             "actions": [{"type": "button", "action_id": action_id, "block_id": f"incident-{value}",
                          "value": value, "text": {"type": "plain_text", "text": action_id},
@@ -91,3 +100,26 @@ class SlackUser:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         answer = await self.bot.client.post("/slack/events", content=body, headers=signed_headers(body))
         return answer, response_url
+
+    async def submit_view(self, view: dict[str, Any], values: dict[str, str]) -> httpx.Response:
+        """Submit a modal the bot opened (a view_submission payload): `values` by block id, a `U…` value for the
+        owner's user select, text for the plain-text inputs."""
+        state: dict[str, Any] = {}
+        for block in view.get("blocks", []):
+            if block.get("type") != "input":
+                continue
+            element = block["element"]
+            given = values.get(block["block_id"])
+            if element["type"] == "users_select":
+                entry = {"type": "users_select", "selected_user": given}
+            else:
+                entry = {"type": element["type"], "value": given}
+            state[block["block_id"]] = {element["action_id"]: entry}
+        payload = {
+            "type": "view_submission", "team": {"id": "T0001", "domain": "fake"},
+            "user": {"id": self.user_id, "username": "alice", "team_id": "T0001"},
+            "api_app_id": "A0001", "token": "legacy-verification-token", "trigger_id": self.fake.trigger_id(),
+            "view": {**view, "id": "V0001", "team_id": "T0001", "state": {"values": state}, "hash": "1.abc"},
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.bot.client.post("/slack/events", content=body, headers=signed_headers(body))

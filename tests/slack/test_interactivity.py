@@ -40,8 +40,11 @@ async def test_acknowledge_button_acknowledges_and_queues_the_page_ack(alice: Sl
     answer, response_url = await alice.click("incident_acknowledge", str(incident["id"]))
     assert answer.status_code == 200 and time.monotonic() - started < 3
     [post] = await wait_responses(fake_slack, response_url)
-    assert post["response_type"] == "ephemeral" and post["replace_original"] is False
-    assert "acknowledged by <@U00ALICE01>" in post["text"]
+    # The message the button was on is replaced: its status says who took it, Acknowledge is gone.
+    assert post["replace_original"] is True
+    shown = json.dumps(post["blocks"])
+    assert "acknowledged by <@U00ALICE01>" in shown
+    assert "incident_acknowledge" not in shown and "incident_resolve" in shown
     found = await _until_status(slack_bot, incident["id"], "acknowledged")
     assert found["acknowledged_by"] == "U00ALICE01"
     assert [s["kind"] for s in found["steps"] if s["lane"] == "pager"] == ["page", "page"]  # trigger, acknowledge
@@ -55,7 +58,8 @@ async def test_resolve_button_resolves(alice: SlackUser, slack_bot: Bot, fake_sl
     assert (await _until_status(slack_bot, incident["id"], "resolved"))["resolved_at"]
     _, response_url = await alice.click("incident_resolve", str(incident["id"]))
     [post] = await wait_responses(fake_slack, response_url)
-    assert "already resolved" in post["text"]
+    shown = json.dumps(post["blocks"])
+    assert "RESOLVED" in shown and "incident_resolve" not in shown and "incident_review" in shown
 
 
 async def test_acknowledge_a_resolved_incident_is_refused_privately(alice: SlackUser, slack_bot: Bot,

@@ -26,7 +26,7 @@ def test_manifest_asks_for_the_scopes_the_chat_adapter_uses() -> None:
     """Channel creation, posting, invites by email, bookmarks and history lookups are all granted."""
     scopes = set(yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["oauth_config"]["scopes"]["bot"])
     assert {"channels:manage", "channels:read", "chat:write", "commands", "users:read", "users:read.email",
-            "bookmarks:write", "channels:history"} <= scopes
+            "bookmarks:write", "channels:history", "files:write", "usergroups:read"} <= scopes
 
 
 def test_manifest_lets_people_sign_in_to_the_web_view() -> None:

@@ -8,7 +8,6 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 import httpx
-from fastapi import Response
 from sqlalchemy.orm import Session
 
 from bot.incidents.models import TimelineEntry
@@ -155,16 +154,9 @@ async def test_query_results_on_the_timeline_are_tables(make_bot: BotFactory) ->
 
 
 async def test_the_metric_graph_is_linked_when_a_graph_route_exists(make_bot: BotFactory) -> None:
-    """With a `/api/incidents/{id}/graph.png` route installed, the incident page shows it (behind the guard)."""
+    """The `/api/incidents/{id}/graph.png` route is installed, so the incident page shows it (behind the guard)."""
     async with make_bot() as bot:
         await bot.deliver(metric_alarm())
-        assert "graph.png" not in (await bot.client.get("/incidents/1")).text
-
-        async def graph(incident_id: int) -> Response:
-            return Response(b"\x89PNG", media_type="image/png")
-
-        bot.app.add_api_route("/api/incidents/{incident_id}/graph.png", graph)
-        bot.app.openapi_schema = None
         page = (await bot.client.get("/incidents/1")).text
         assert '<img src="/api/incidents/1/graph.png" alt="Metric graph of orders-pipeline-DLQSpike"' in page
         async with client_for(bot) as remote:
