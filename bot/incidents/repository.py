@@ -84,8 +84,8 @@ def due_steps(session: Session, *, now: datetime, limit: int, lane: Lane | None 
     return (session.execute(statement)).scalars().all()
 
 
-def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime) -> bool:
-    """Lease one outbox row to this worker; False when another worker holds it."""
+def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime, owner: str = "") -> bool:
+    """Lease one outbox row to `owner` and count the claim; False when another worker holds it."""
     result = session.execute(
         update(OutboxMessage)
         .where(
@@ -93,17 +93,42 @@ def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime
             OutboxMessage.status == StepStatus.PENDING,
             (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now),
         )
-        .values(locked_until=until)
+        .values(locked_until=until, claimed_by=owner or None, claims=OutboxMessage.claims + 1)
+        .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def extend_leases(session: Session, step_ids: Sequence[int], *, until: datetime) -> None:
-    """Keep the lease of steps this worker is still performing (the heartbeat)."""
+def extend_leases(session: Session, step_ids: Sequence[int], *, until: datetime, owner: str = "") -> None:
+    """Keep the lease of steps this worker (`owner`) is still performing (the heartbeat)."""
     if step_ids:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(step_ids),
-                                                    OutboxMessage.status == StepStatus.PENDING)
-                        .values(locked_until=until))
+        statement = update(OutboxMessage).where(OutboxMessage.id.in_(step_ids),
+                                                OutboxMessage.status == StepStatus.PENDING)
+        if owner:
+            statement = statement.where(OutboxMessage.claimed_by == owner)
+        session.execute(statement.values(locked_until=until).execution_options(synchronize_session=False))
+
+
+def lease_holders(session: Session, *, prefix: str, now: datetime) -> Sequence[str]:
+    """Distinct owners starting with `prefix` that hold a live lease on a pending step."""
+    result = session.execute(
+        select(OutboxMessage.claimed_by).distinct().where(
+            OutboxMessage.status == StepStatus.PENDING, OutboxMessage.locked_until >= now,
+            OutboxMessage.claimed_by.startswith(prefix, autoescape=True))
+    )
+    return [owner for owner in result.scalars().all() if owner]
+
+
+def release_leases(session: Session, owners: Sequence[str]) -> int:
+    """Drop the leases `owners` hold (they are gone); returns how many steps are free again."""
+    if not owners:
+        return 0
+    result = session.execute(
+        update(OutboxMessage).where(OutboxMessage.status == StepStatus.PENDING,
+                                    OutboxMessage.claimed_by.in_(owners), OutboxMessage.locked_until.is_not(None))
+        .values(locked_until=None).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def pending_step(session: Session, incident_id: int, *, kind: str) -> OutboxMessage | None:

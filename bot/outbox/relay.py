@@ -3,8 +3,11 @@
 One worker per lane (`Lane`): the pager lane never waits for a chat step sleeping in `Retry-After` or hanging on
 a slow Slack. A worker keeps up to `batch` steps in flight and claims more as each finishes. Leases are short
 (`LEASE`) and extended every `LEASE / 3` while a step runs, so a dead replica's steps are taken over within
-seconds while a slow call on a live one is not done twice. A vendor call never happens inside a database
-transaction (SQLite would hold its write lock for the whole call): read, call, then record.
+seconds while a slow call on a live one is not done twice. Each claim is counted and names its holder
+(`<replica id>#<pid>`): a step claimed before whose outcome was never recorded is a retry (`StepRun.retried`),
+so its executor looks for what an earlier attempt may have done before acting; a replica that restarts takes
+back, at once, the leases its dead predecessors on this host left behind. A vendor call never happens inside a
+database transaction (SQLite would hold its write lock for the whole call): read, call, then record.
 Transient failures back off exponentially (or as long as `Retry-After` says); permanent ones are recorded on the
 timeline and the lane moves on. What each step does is in `bot/outbox/table.py`; this module knows no step kind.
 """
@@ -14,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import random
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clock import Clock, wall_clock
 from bot.errors import BadInput, PermanentDeliveryError, QueryError, TransientDeliveryError
@@ -62,8 +68,12 @@ class Relay:
         poll_interval: float = 0.5,
         on_step: Callable[[OutboxMessage, str], None] | None = None,
         directory: Directory | None = None,
+        replica: str = "",
     ) -> None:
         self.db, self.clock = db, clock
+        # Stable across restarts (REPLICA_ID, else the host name); the pid tells incarnations apart.
+        self.replica = replica or socket.gethostname()
+        self.owner = f"{self.replica}#{os.getpid()}"
         self.batch, self.poll_interval = batch, poll_interval
         self.on_step = on_step
         self.table: dict[StepKind, Route[Any]] = executor_table(
@@ -79,6 +89,10 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, one worker per lane; each survives any single failure."""
+        try:
+            await self.reclaim()
+        except Exception as exc:  # the leases then simply expire
+            log.error("outbox_reclaim_failed", error=f"{type(exc).__name__}: {exc}")
         await asyncio.gather(*(self._lane_worker(lane, stop) for lane in Lane))
 
     async def drain(self, *, timeout: float = 30.0) -> None:
@@ -96,6 +110,19 @@ class Relay:
         await asyncio.gather(*(self._step(row, incident) for row, incident in claimed))
         return len(claimed)
 
+    async def reclaim(self) -> int:
+        """Free the leases that earlier incarnations of this replica left behind (the same owner, or a process of
+        this replica that is no longer alive), so their steps run now rather than when the lease expires."""
+        def release(session: Session) -> int:
+            holders = repository.lease_holders(session, prefix=f"{self.replica}#", now=self.clock())
+            gone = [owner for owner in holders if owner == self.owner or not _alive(owner)]
+            return repository.release_leases(session, gone)
+
+        freed = await self.db.run(release)
+        if freed:
+            log.info("outbox_reclaimed", steps=freed, replica=self.replica)
+        return freed
+
     async def _lane_worker(self, lane: Lane, stop: asyncio.Event) -> None:
         in_flight: dict[int, asyncio.Task[None]] = {}
         loop = asyncio.get_running_loop()
@@ -106,7 +133,7 @@ class Relay:
                 if loop.time() >= next_heartbeat:
                     next_heartbeat = loop.time() + LEASE.total_seconds() / 3
                     await self.db.run(functools.partial(repository.extend_leases, step_ids=list(in_flight),
-                                                        until=self.clock() + LEASE))
+                                                        until=self.clock() + LEASE, owner=self.owner))
                 free = self.batch - len(in_flight)
                 claimed = await self._claim(lane, free) if free > 0 else []
             except Exception as exc:  # the relay must outlive a database hiccup
@@ -136,7 +163,11 @@ class Relay:
         def claim(session: Session) -> list[tuple[OutboxMessage, Incident]]:
             now = self.clock()
             due = repository.due_steps(session, now=now, limit=limit, lane=lane)
-            claimed = [s for s in due if repository.claim_step(session, s.id, now=now, until=now + LEASE)]
+            claimed = [s for s in due
+                       if repository.claim_step(session, s.id, now=now, until=now + LEASE, owner=self.owner)]
+            for step in claimed:  # what the UPDATE wrote, without another read
+                set_committed_value(step, "claims", (step.claims or 0) + 1)
+                set_committed_value(step, "claimed_by", self.owner)
             # Loaded with the claim: one database hand-off per batch, not one per step.
             pairs = [(s, session.get(Incident, s.incident_id)) for s in claimed if s.incident_id]
             return [(s, incident) for s, incident in pairs if incident is not None]
@@ -231,6 +262,23 @@ class Relay:
                 row.state = step.state
 
         await self.db.run(record)
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process `<replica>#<pid>` still runs on this machine (a pid we cannot check counts as alive)."""
+    try:
+        pid = int(owner.rsplit("#", 1)[1])
+    except (IndexError, ValueError):
+        return True
+    if pid == os.getpid():
+        return False  # that was an earlier incarnation with our pid (pid 1 in a container): it is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _forget(in_flight: dict[int, asyncio.Task[None]], step_id: int, _: asyncio.Task[None]) -> None:
