@@ -110,7 +110,8 @@ class Cluster:
                    SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_API_URL=slack.api_url, SLACK_TIMEOUT="3s",
                    SLACK_RESPONDERS_CRITICAL="U00ALICE01", PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
                    PAGERDUTY_EVENTS_URL=pagerduty.events_url, SSL_CERT_FILE=str(pagerduty.ca_file),
-                   ACK_TIMEOUT="1h", PYTHONPATH=str(Path(__file__).resolve().parents[2]), **settings)
+                   ACK_TIMEOUT="1h", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        env.update(settings)
         self.replicas = [Replica(f"r{i}", dict(env), workdir / f"r{i}.log") for i in range(replicas)]
         self._lock = threading.Lock()
         self.mutating_calls = 0
@@ -242,3 +243,23 @@ def running(cluster: Cluster) -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def page_latencies(cluster: Cluster, alarms: list[str], *, spacing: float, timeout: float = 30.0) -> list[float]:
+    """Deliver `alarms` one every `spacing` seconds; for each, seconds from sending the alarm to PagerDuty
+    receiving its trigger."""
+    sent: dict[str, float] = {}
+    for alarm in alarms:
+        started = time.monotonic()
+        incident_id = cluster.deliver(alarm)
+        sent[f"incident-bot/{incident_id}"] = started
+        time.sleep(max(0.0, spacing - (time.monotonic() - started)))
+    deadline = time.monotonic() + timeout
+    while True:
+        with cluster.pagerduty._lock:
+            arrived = {e["dedup_key"]: t for e, t in zip(cluster.pagerduty.events, cluster.pagerduty.event_times,
+                                                          strict=True) if e["event_action"] == "trigger"}
+        if all(key in arrived for key in sent) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    return [arrived.get(key, float("inf")) - started for key, started in sent.items()]
