@@ -99,6 +99,34 @@ def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def claim_steps(session: Session, step_ids: Sequence[int], *, now: datetime, until: datetime,
+                owner: str) -> list[int]:
+    """Lease these outbox rows to `owner` in one statement, counting each claim; returns the ids it got (those
+    another worker holds are left out)."""
+    if not step_ids:
+        return []
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(step_ids),
+            OutboxMessage.status == StepStatus.PENDING,
+            (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now),
+        )
+        .values(locked_until=until, claimed_by=owner or None, claims=OutboxMessage.claims + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(result.scalars().all())
+
+
+def incidents_by_id(session: Session, incident_ids: Sequence[int]) -> dict[int, Incident]:
+    """The incidents with these ids, by id (one query)."""
+    if not incident_ids:
+        return {}
+    result = session.execute(select(Incident).where(Incident.id.in_(set(incident_ids))))
+    return {incident.id: incident for incident in result.scalars().all()}
+
+
 def extend_leases(session: Session, step_ids: Sequence[int], *, until: datetime, owner: str = "") -> None:
     """Keep the lease of steps this worker (`owner`) is still performing (the heartbeat)."""
     if step_ids:

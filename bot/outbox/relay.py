@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -46,6 +47,7 @@ MAX_BACKOFF = 300.0
 MAX_UNEXPECTED_ATTEMPTS = 8
 LEASE = timedelta(seconds=15)
 STOP_GRACE = 5.0
+WOKEN_LANES = (Lane.CHAT, Lane.PAGER)
 Recorder = Callable[[Session], None]
 
 
@@ -81,11 +83,13 @@ class Relay:
             record_only=record_only, directory=directory,
         )
         self._wake = {lane: asyncio.Event() for lane in Lane}
+        self._outcomes = GroupCommit(db)
 
     def wake(self) -> None:
-        """New rows were committed: every lane looks now instead of at its next poll."""
-        for event in self._wake.values():
-            event.set()
+        """New rows were committed: the chat and pager lanes look now instead of at their next poll. Reminders
+        are planned minutes ahead, so their lane keeps to its poll (one claim query less per change)."""
+        for lane in WOKEN_LANES:
+            self._wake[lane].set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, one worker per lane; each survives any single failure."""
@@ -163,22 +167,24 @@ class Relay:
         def claim(session: Session) -> list[tuple[OutboxMessage, Incident]]:
             now = self.clock()
             due = repository.due_steps(session, now=now, limit=limit, lane=lane)
-            claimed = [s for s in due
-                       if repository.claim_step(session, s.id, now=now, until=now + LEASE, owner=self.owner)]
+            got = set(repository.claim_steps(session, [s.id for s in due], now=now, until=now + LEASE,
+                                             owner=self.owner))
+            claimed = [s for s in due if s.id in got]
             for step in claimed:  # what the UPDATE wrote, without another read
                 set_committed_value(step, "claims", (step.claims or 0) + 1)
                 set_committed_value(step, "claimed_by", self.owner)
-            # Loaded with the claim: one database hand-off per batch, not one per step.
-            pairs = [(s, session.get(Incident, s.incident_id)) for s in claimed if s.incident_id]
-            return [(s, incident) for s, incident in pairs if incident is not None]
+            # Loaded with the claim: one database hand-off and three statements per batch, not per step.
+            incidents = repository.incidents_by_id(session, [s.incident_id for s in claimed if s.incident_id])
+            return [(s, incidents[s.incident_id]) for s in claimed if s.incident_id in incidents]
 
         return await self.db.run(claim)
 
     async def _step(self, row: OutboxMessage, incident: Incident) -> None:
-        """Perform one step and record its outcome at once (its own transaction)."""
+        """Perform one step and record its outcome at once (its own transaction, or shared with outcomes that
+        finished at the same moment)."""
         record = await self._perform(row, incident)
         try:
-            await self.db.run(record)
+            await self._outcomes.record(record)
         except Exception as exc:  # the lease runs out and the (idempotent) step runs again
             log.error("outbox_record_failed", step_id=row.id, error=f"{type(exc).__name__}: {exc}")
 
@@ -210,17 +216,14 @@ class Relay:
 
     def _finish(self, step: OutboxMessage, incident: Incident, done: Done) -> Recorder:
         def record(session: Session) -> None:
+            # Plain statements, no object loading: outcomes are the relay's most frequent writes.
             now = self.clock()
-            row = session.get(OutboxMessage, step.id)
-            if row is None:
-                return
-            row.status, row.done_at, row.locked_until, row.attempts = StepStatus.DONE, now, None, row.attempts + 1
-            session.add(TimelineEntry(incident_id=incident.id, at=now, kind=done.kind, summary=done.summary,
-                                      data=done.data))
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == step.id).values(
+                status=StepStatus.DONE, done_at=now, locked_until=None, attempts=OutboxMessage.attempts + 1))
+            session.execute(insert(TimelineEntry).values(incident_id=incident.id, at=now, kind=done.kind,
+                                                         summary=done.summary, data=done.data))
             if done.incident_changes:
-                current = session.get(Incident, incident.id)
-                for key, value in done.incident_changes.items():
-                    setattr(current, key, value)
+                session.execute(update(Incident).where(Incident.id == incident.id).values(**done.incident_changes))
 
         return record
 
@@ -262,6 +265,55 @@ class Relay:
                 row.state = step.state
 
         await self.db.run(record)
+
+
+class GroupCommit:
+    """Writes outcomes as soon as they are known; those that arrive while a write is under way go together in
+    the next transaction (group commit), so a burst of quick steps costs a few commits, not one each."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: list[tuple[Recorder, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, recorder: Recorder) -> None:
+        """Write `recorder`'s changes; returns once they are committed (raises if they could not be)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((recorder, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self.db.run(functools.partial(_apply_all, [recorder for recorder, _ in batch]))
+            except Exception:  # one bad outcome must not sink the others: write them one by one
+                for recorder, done in batch:
+                    try:
+                        await self.db.run(recorder)
+                    except Exception as exc:
+                        _settle(done, exc)
+                    else:
+                        _settle(done, None)
+            else:
+                for _, done in batch:
+                    _settle(done, None)
+
+
+def _apply_all(recorders: list[Recorder], session: Session) -> None:
+    for recorder in recorders:
+        recorder(session)
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 def _alive(owner: str) -> bool:
