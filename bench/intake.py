@@ -72,6 +72,7 @@ class Results:
     sent: int = 0
     elapsed: float = 0.0
     client_cpu: float = 0.0
+    server_cpu: float = 0.0
 
 
 def plan_deliveries(signer: SnsSigner, *, count: int, alarms: int, concurrency: int, seed: int = 7,
@@ -248,8 +249,11 @@ def report(args: argparse.Namespace, machine: list[tuple[str, str]], results: Re
             ("server handling p50 / p99 (ms, from histogram buckets)",
              f"{ms(histogram_quantile(server, 0.5))} / {ms(histogram_quantile(server, 0.99))}"),
             ("server CPU (s; ms per delivery)", f"{cpu:.2f}; {cpu * per:.2f}"),
-            ("no-op endpoint, same deliveries: throughput (/s); p50 / p99 (ms)",
-             f"{noop_rate:.0f}; {ms(percentile(noop.latencies, 50))} / {ms(percentile(noop.latencies, 99))}"),
+            ("no-op endpoint, same deliveries: throughput (/s); p50 / p99 (ms); server CPU (ms per delivery)",
+             f"{noop_rate:.0f}; {ms(percentile(noop.latencies, 50))} / {ms(percentile(noop.latencies, 99))}; "
+             f"{noop.server_cpu * 1000 / max(1, noop.sent):.2f}"),
+            ("no-op / intake server CPU per delivery (the same ratio, robust to a busy machine)",
+             f"{(noop.server_cpu / max(1, noop.sent)) / (cpu / max(1, results.sent)):.3f}" if cpu else "n/a"),
             ("**intake / no-op throughput**", f"**{ratio:.3f}**"),
             ("client CPU (s; ms per delivery)", f"{results.client_cpu:.2f}; {results.client_cpu * per:.2f}"),
             ("pre-signing (s, not measured)", f"{signing:.2f}")]
@@ -286,8 +290,10 @@ def main() -> int:
                "SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "", "PAGERDUTY_ROUTING_KEY": ""}
         with BotServer(env, work, app="bench.noop_app:app") as noop:
             asyncio.run(fire(noop.url, warmup, concurrency=min(4, args.concurrency), max_seconds=30))
+            noop_cpu = noop.cpu_seconds()
             baseline = asyncio.run(fire(noop.url, plan, concurrency=args.concurrency, max_seconds=args.max_seconds,
                                         rate=args.rate))
+            baseline.server_cpu = noop.cpu_seconds() - noop_cpu
         with BotServer(env, work) as bot:
             results, server, cpu = asyncio.run(run(args, bot, plan, warmup))
             tail = bot.log_tail(5)

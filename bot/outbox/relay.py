@@ -22,10 +22,10 @@ import random
 import socket
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,7 +48,15 @@ MAX_UNEXPECTED_ATTEMPTS = 8
 LEASE = timedelta(seconds=15)
 STOP_GRACE = 5.0
 WOKEN_LANES = (Lane.CHAT, Lane.PAGER)
-Recorder = Callable[[Session], None]
+# A lane that has just emptied what was due claims again at most this often: under a stream of alarms the wakes
+# of a few deliveries share one claim query; a page waits at most this much longer.
+MIN_CLAIM_GAP = 0.02
+# The tables themselves: plain Core statements skip the ORM's per-statement bookkeeping.
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_TIMELINE = cast(Table, TimelineEntry.__table__)
+_INCIDENTS = cast(Table, Incident.__table__)
+# Writes a step's outcome; returns True when its lane of that incident has a next step to run now.
+Recorder = Callable[[Session], bool]
 
 
 class Relay:
@@ -132,6 +140,7 @@ class Relay:
         loop = asyncio.get_running_loop()
         next_heartbeat = loop.time() + LEASE.total_seconds() / 3
         wake = self._wake[lane]
+        last_claim = loop.time()
         while not stop.is_set():
             try:
                 if loop.time() >= next_heartbeat:
@@ -139,6 +148,7 @@ class Relay:
                     await self.db.run(functools.partial(repository.extend_leases, step_ids=list(in_flight),
                                                         until=self.clock() + LEASE, owner=self.owner))
                 free = self.batch - len(in_flight)
+                last_claim = loop.time()
                 claimed = await self._claim(lane, free) if free > 0 else []
             except Exception as exc:  # the relay must outlive a database hiccup
                 log.error("outbox_poll_failed", lane=lane, error=f"{type(exc).__name__}: {exc}")
@@ -151,10 +161,15 @@ class Relay:
                 continue  # there may be more due right now
             wake.clear()
             signals = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait({*signals, *in_flight.values()}, timeout=self.poll_interval,
-                               return_when=asyncio.FIRST_COMPLETED)
+            # A finished step wakes the lane itself when it unblocked the next one; otherwise a completion only
+            # matters when the batch is full (a free slot for what is already due).
+            full = set(in_flight.values()) if len(in_flight) >= self.batch else set()
+            await asyncio.wait({*signals, *full}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
             for signal in signals:
                 signal.cancel()
+            pause = last_claim + MIN_CLAIM_GAP - loop.time()
+            if pause > 0 and not stop.is_set():
+                await asyncio.sleep(pause)
         if in_flight:
             # Finish what is under way; a step cut off here keeps its lease, which expires within LEASE.
             _, late = await asyncio.wait(list(in_flight.values()), timeout=STOP_GRACE)
@@ -184,9 +199,12 @@ class Relay:
         finished at the same moment)."""
         record = await self._perform(row, incident)
         try:
-            await self._outcomes.record(record)
+            more = await self._outcomes.record(record)
         except Exception as exc:  # the lease runs out and the (idempotent) step runs again
             log.error("outbox_record_failed", step_id=row.id, error=f"{type(exc).__name__}: {exc}")
+            return
+        if more:
+            self._wake[Lane(row.lane)].set()  # the next step of this incident's lane is due now
 
     async def _perform(self, row: OutboxMessage, incident: Incident) -> Recorder:
         """Perform one step; returns how to record its outcome (done, retry later, or given up)."""
@@ -215,43 +233,47 @@ class Relay:
         return self._finish(row, incident, done)
 
     def _finish(self, step: OutboxMessage, incident: Incident, done: Done) -> Recorder:
-        def record(session: Session) -> None:
+        def record(session: Session) -> bool:
             # Plain statements, no object loading: outcomes are the relay's most frequent writes.
             now = self.clock()
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == step.id).values(
-                status=StepStatus.DONE, done_at=now, locked_until=None, attempts=OutboxMessage.attempts + 1))
-            session.execute(insert(TimelineEntry).values(incident_id=incident.id, at=now, kind=done.kind,
-                                                         summary=done.summary, data=done.data))
+            session.execute(update(_OUTBOX).where(_OUTBOX.c.id == step.id).values(
+                status=StepStatus.DONE, done_at=now, locked_until=None, attempts=_OUTBOX.c.attempts + 1))
+            session.execute(insert(_TIMELINE).values(incident_id=incident.id, at=now, kind=done.kind,
+                                                     summary=done.summary, data=done.data))
             if done.incident_changes:
-                session.execute(update(Incident).where(Incident.id == incident.id).values(**done.incident_changes))
+                session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id == incident.id)
+                                .values(**done.incident_changes))
+            return _has_next(session, step)
 
         return record
 
     def _retry(self, step: OutboxMessage, error: str, retry_after: float | None) -> Recorder:
-        def record(session: Session) -> None:
+        def record(session: Session) -> bool:
             row = session.get(OutboxMessage, step.id)
             if row is None:
-                return
+                return False
             row.attempts += 1
             delay = retry_after if retry_after is not None else min(MAX_BACKOFF, 0.5 * 2 ** (row.attempts - 1))
             delay *= random.uniform(1.0, 1.2)  # jitter spreads the retries of several replicas
             row.run_after, row.locked_until = self.clock() + timedelta(seconds=delay), None
             row.last_error = error[:2000]
+            return False  # the lane waits for this step
 
         return record
 
     def _give_up(self, step: OutboxMessage, incident: Incident, error: str) -> Recorder:
-        def record(session: Session) -> None:
+        def record(session: Session) -> bool:
             now = self.clock()
             row = session.get(OutboxMessage, step.id)
             if row is None:
-                return
+                return False
             row.status, row.done_at, row.locked_until, row.last_error = StepStatus.FAILED, now, None, error[:2000]
             row.attempts += 1
             session.add(TimelineEntry(
                 incident_id=incident.id, at=now, kind="error",
                 summary=f"Gave up on {step.kind}: {error}"[:2000], data={"step": step.kind, "step_id": step.id},
             ))
+            return _has_next(session, step)
 
         return record
 
@@ -273,47 +295,54 @@ class GroupCommit:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._pending: list[tuple[Recorder, asyncio.Future[None]]] = []
+        self._pending: list[tuple[Recorder, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def record(self, recorder: Recorder) -> None:
-        """Write `recorder`'s changes; returns once they are committed (raises if they could not be)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def record(self, recorder: Recorder) -> bool:
+        """Write `recorder`'s changes; returns its answer once they are committed (raises if they could not be)."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((recorder, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self.db.run(functools.partial(_apply_all, [recorder for recorder, _ in batch]))
+                answers = await self.db.run(functools.partial(_apply_all, [recorder for recorder, _ in batch]))
             except Exception:  # one bad outcome must not sink the others: write them one by one
                 for recorder, done in batch:
                     try:
-                        await self.db.run(recorder)
+                        answer = await self.db.run(recorder)
                     except Exception as exc:
                         _settle(done, exc)
                     else:
-                        _settle(done, None)
+                        _settle(done, answer)
             else:
-                for _, done in batch:
-                    _settle(done, None)
+                for (_, done), answer in zip(batch, answers, strict=True):
+                    _settle(done, answer)
 
 
-def _apply_all(recorders: list[Recorder], session: Session) -> None:
-    for recorder in recorders:
-        recorder(session)
+def _apply_all(recorders: list[Recorder], session: Session) -> list[bool]:
+    return [recorder(session) for recorder in recorders]
 
 
-def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+def _settle(done: asyncio.Future[bool], outcome: bool | Exception) -> None:
     if done.done():
         return
-    if error is None:
-        done.set_result(None)
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
     else:
-        done.set_exception(error)
+        done.set_result(outcome)
+
+
+def _has_next(session: Session, step: OutboxMessage) -> bool:
+    """Whether the incident's lane has another pending step (now unblocked by this one's outcome)."""
+    found = session.execute(select(_OUTBOX.c.id).where(
+        _OUTBOX.c.incident_id == step.incident_id, _OUTBOX.c.lane == step.lane,
+        _OUTBOX.c.status == StepStatus.PENDING, _OUTBOX.c.id != step.id).limit(1)).first()
+    return found is not None
 
 
 def _alive(owner: str) -> bool:
