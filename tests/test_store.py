@@ -17,7 +17,7 @@ from bot.store import current_revision, sync_url, upgrade
 def test_fresh_database_reaches_head(database_url: str) -> None:
     """An empty database is brought to the newest revision."""
     upgrade(database_url)
-    assert current_revision(database_url) == "0004_web_reviews"
+    assert current_revision(database_url) == "0005_exactly_claims"
 
 
 def test_older_database_keeps_its_incidents(database_url: str) -> None:
@@ -61,4 +61,4 @@ def test_replicas_starting_together_upgrade_once(database_url: str) -> None:
     for process in processes:
         process.join(60)
     assert [p.exitcode for p in processes] == [0, 0, 0, 0]
-    assert current_revision(database_url) == "0004_web_reviews"
+    assert current_revision(database_url) == "0005_exactly_claims"
