@@ -249,3 +249,31 @@ async def test_a_restarted_replica_takes_back_its_own_leases_at_once(store: Data
         select(OutboxMessage.id, OutboxMessage.status))})
     assert statuses[live_step] == statuses[other_step] == "pending"  # still leased to someone alive / elsewhere
     assert chat.posts
+
+
+async def test_outcomes_written_together_do_not_sink_each_other(store: Database, tmp_path: Path) -> None:
+    """Outcomes that finish together share a commit; one that cannot be written fails alone."""
+    from bot.outbox.relay import GroupCommit
+
+    playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
+    incident_id = await open_incident(store, playbook)
+    outcomes = GroupCommit(store)
+
+    def note(text: str) -> Callable[[Session], bool]:
+        def write(session: Session) -> bool:
+            session.add(TimelineEntry(incident_id=incident_id, at=wall_clock(), kind="action", summary=text))
+            session.flush()
+            return text == "b"
+
+        return write
+
+    def broken(session: Session) -> bool:
+        raise RuntimeError("cannot write this one")
+
+    results = await asyncio.gather(outcomes.record(note("a")), outcomes.record(broken), outcomes.record(note("b")),
+                                   return_exceptions=True)
+
+    assert results[0] is False and results[2] is True and isinstance(results[1], RuntimeError)
+    summaries = await store.run(lambda session: session.execute(select(TimelineEntry.summary).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.kind == "action")).scalars().all())
+    assert sorted(s for s in summaries if s in {"a", "b"}) == ["a", "b"]
