@@ -54,6 +54,7 @@ demo: install
 bench: install
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/incident.py
+	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/pagerduty_ack.py
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/pipeline.py

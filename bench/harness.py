@@ -58,11 +58,13 @@ def _serve_command(port: int) -> list[str]:
 class BotServer:
     """`incident-bot serve` as a child process, started in `workdir` (so no stray `.env` is read)."""
 
-    def __init__(self, env: Mapping[str, str], workdir: Path) -> None:
+    def __init__(self, env: Mapping[str, str], workdir: Path, *, app: str | None = None) -> None:
+        """`app` (`module:attribute`) serves that ASGI app on plain uvicorn instead of the bot (a yardstick)."""
         self.port = free_port()
+        self.app = app
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
-        self.log_path = workdir / "server.log"
+        self.log_path = workdir / ("server.log" if app is None else "noop.log")
         self._env = bot_env(env)
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -75,7 +77,10 @@ class BotServer:
     def start(self) -> BotServer:
         """Spawn the server and wait until `/readyz` answers 200 (raises RuntimeError with its log otherwise)."""
         with self.log_path.open("wb") as log:
-            self._proc = subprocess.Popen(_serve_command(self.port), cwd=self.workdir, env=self._env,
+            command = _serve_command(self.port) if self.app is None else [
+                sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port", str(self.port),
+                "--no-access-log", "--log-level", "warning", "--app-dir", str(REPO)]
+            self._proc = subprocess.Popen(command, cwd=self.workdir, env=self._env,
                                           stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:

@@ -91,7 +91,8 @@ def build_playbook(settings: Settings) -> Playbook:
 def build_adapters(settings: Settings) -> Adapters:
     """Slack and PagerDuty when configured, record-only stand-ins otherwise."""
     chat: ChatOps = (
-        SlackChat(settings.slack_bot_token, base_url=settings.slack_api_url)
+        SlackChat(settings.slack_bot_token, base_url=settings.slack_api_url,
+                  timeout=max(1, round(settings.slack_timeout.total_seconds())))
         if settings.slack_configured else RecordingChat()
     )
     pager: Pager = (
@@ -127,6 +128,7 @@ def create_app(
         relay = Relay(db, playbook=playbook, chat=parts.chat, pager=parts.pager, logs=parts.logs,
                       queries=QueryCatalog.load(settings.queries_dir), record_only=parts.record_only, clock=clock,
                       directory=parts.directory, graphs=parts.graphs, metrics=parts.metrics, batch=RELAY_BATCH,
+                      replica=settings.replica_id,
                       on_step=lambda step, _: metrics.outbox_steps.labels(step.kind).inc())
         commands = IncidentCommands(db, playbook=playbook, clock=clock, wake=relay.wake)
 

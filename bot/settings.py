@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     slack_client_secret: str = ""
     slack_team_id: str = ""
     slack_oidc_url: str = "https://slack.com"
+    slack_timeout: timedelta = timedelta(seconds=10)
 
     web_session_secret: str = ""
     api_tokens: CsvList = Field(default_factory=list)
@@ -111,6 +112,7 @@ class Settings(BaseSettings):
     health_watch_every: timedelta = timedelta(seconds=60)
     aws_region: str = "us-east-1"
     quality_report_at: str = "mon 09:00"
+    replica_id: str = ""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -124,7 +126,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("reopen_window", "correlation_window", "storm_window", "ack_timeout", "investigate_timeout",
-                     "query_timeout", "sns_cert_timeout", "canary_every", "health_watch_every", mode="before")
+                     "query_timeout", "sns_cert_timeout", "canary_every", "health_watch_every", "slack_timeout",
+                     mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

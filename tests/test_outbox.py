@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.adapters.duckdb_logs import DuckDBLogSearch
 from bot.adapters.recording import RecordingChat, UnconfiguredPager
 from bot.app import build_playbook
 from bot.clock import Clock, wall_clock
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.incidents import repository
 from bot.incidents.commands import IncidentCommands
 from bot.incidents.models import OutboxMessage, TimelineEntry
 from bot.incidents.playbook import Playbook
@@ -179,3 +184,96 @@ async def test_retry_after_is_honoured_on_the_clock(store: Database, tmp_path: P
     clock.advance(10)
     await worker.drain()
     assert len(chat.posts) > posts_before
+
+
+def _claim_everything(db: Database, owner: str, *, until_seconds: float) -> Callable[[Session], list[int]]:
+    """A unit of work that claims every pending step for `owner` as a relay would (claim counted), no outcome."""
+    def claim(session: Session) -> list[int]:
+        now = wall_clock()
+        ids = list(session.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).scalars())
+        for step_id in ids:
+            repository.claim_step(session, step_id, now=now, until=now + timedelta(seconds=until_seconds),
+                                  owner=owner)
+        return ids
+
+    return claim
+
+
+async def test_a_claim_that_never_recorded_its_outcome_makes_the_next_run_look_first(
+        store: Database, tmp_path: Path) -> None:
+    """A replica claimed the steps, posted the announcement and died before recording anything: the step is
+    run again (its lease expired) and finds the post by its key instead of posting twice."""
+    playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
+    await open_incident(store, playbook)
+    await store.run(_claim_everything(store, "gone-host#1", until_seconds=-1))  # claimed, lease already over
+    chat = RecordingChat()
+    first_post = await store.run(lambda session: session.execute(
+        select(OutboxMessage).where(OutboxMessage.kind.in_(["post", "post_alert", "post_living"]))
+        .order_by(OutboxMessage.id).limit(1)).scalar_one())
+    # What the dead replica got through to Slack before it died.
+    await chat.post(playbook.policy.alerts_channel, Message(text="sent before the crash"),
+                    key=f"incident-bot:{first_post.id}")
+
+    await relay(store, playbook, chat, tmp_path).drain()
+
+    keys = [post.key for post in chat.posts]
+    assert keys.count(f"incident-bot:{first_post.id}") == 1
+    assert len(keys) == len(set(keys)) > 2
+    claims = await store.run(lambda session: session.get(OutboxMessage, first_post.id).claims)
+    assert claims == 2
+
+
+async def test_a_restarted_replica_takes_back_its_own_leases_at_once(store: Database, tmp_path: Path) -> None:
+    """Steps leased by a dead process of this replica run at once after a restart, not when the lease ends;
+    a live process's lease (same host) and another replica's are left alone."""
+    playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
+    await open_incident(store, playbook)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    ids = await store.run(_claim_everything(store, f"host-a#{dead.pid}", until_seconds=60))
+    live_step, other_step = ids[-1], ids[-2]
+    await store.run(lambda session: session.execute(update(OutboxMessage).where(OutboxMessage.id == live_step)
+                                                    .values(claimed_by=f"host-a#{os.getppid()}")))
+    await store.run(lambda session: session.execute(update(OutboxMessage).where(OutboxMessage.id == other_step)
+                                                    .values(claimed_by=f"host-b#{dead.pid}")))
+    chat = RecordingChat()
+    worker = Relay(store, playbook=playbook, chat=chat, pager=UnconfiguredPager(),
+                   logs=DuckDBLogSearch(str(tmp_path / "none" / "*.jsonl")),
+                   queries=QueryCatalog.load(Settings(_env_file=None).queries_dir),  # type: ignore[call-arg]
+                   record_only=True, replica="host-a")
+
+    assert await worker.reclaim() == len(ids) - 2
+    await worker.drain()
+
+    statuses = await store.run(lambda session: {row.id: row.status for row in session.execute(
+        select(OutboxMessage.id, OutboxMessage.status))})
+    assert statuses[live_step] == statuses[other_step] == "pending"  # still leased to someone alive / elsewhere
+    assert chat.posts
+
+
+async def test_outcomes_written_together_do_not_sink_each_other(store: Database, tmp_path: Path) -> None:
+    """Outcomes that finish together share a commit; one that cannot be written fails alone."""
+    from bot.outbox.relay import GroupCommit
+
+    playbook = build_playbook(Settings(_env_file=None))  # type: ignore[call-arg]
+    incident_id = await open_incident(store, playbook)
+    outcomes = GroupCommit(store)
+
+    def note(text: str) -> Callable[[Session], bool]:
+        def write(session: Session) -> bool:
+            session.add(TimelineEntry(incident_id=incident_id, at=wall_clock(), kind="action", summary=text))
+            session.flush()
+            return text == "b"
+
+        return write
+
+    def broken(session: Session) -> bool:
+        raise RuntimeError("cannot write this one")
+
+    results = await asyncio.gather(outcomes.record(note("a")), outcomes.record(broken), outcomes.record(note("b")),
+                                   return_exceptions=True)
+
+    assert results[0] is False and results[2] is True and isinstance(results[1], RuntimeError)
+    summaries = await store.run(lambda session: session.execute(select(TimelineEntry.summary).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.kind == "action")).scalars().all())
+    assert sorted(s for s in summaries if s in {"a", "b"}) == ["a", "b"]

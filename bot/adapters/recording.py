@@ -85,6 +85,10 @@ class RecordingChat:
         """Record the bookmark."""
         self.bookmarks.setdefault(channel_id, []).append((title, link))
 
+    async def find_bookmark(self, channel_id: str, title: str, link: str) -> bool:
+        """True when this bookmark was recorded before."""
+        return (title, link) in self.bookmarks.get(channel_id, [])
+
     async def post(self, channel: str, message: Message, *, key: str) -> str:
         """Record the message and return a synthetic ts."""
         channel_id = self._channel_id(channel)

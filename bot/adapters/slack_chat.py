@@ -1,9 +1,13 @@
 """Slack as the incident flow's `ChatOps`: slack_sdk's `AsyncWebClient`, Slack's failures mapped onto ours.
 
 Calls are paced under Slack's rate limits (`bot/adapters/slack_pacing.py`: one post per second per channel,
-the Web API tiers per method) so a storm waits here instead of being refused. Rate limits that still come
-(429, honouring `Retry-After` up to `max_wait`), 500/503 and dropped connections are retried a
-bounded number of times by slack_sdk's own retry handlers; whatever still fails becomes
+the Web API tiers per method) so a storm waits here instead of being refused. Rate limits that still come (429,
+honouring `Retry-After` up to `max_wait`) are waited out by slack_sdk's retry handler: Slack did nothing, so
+sending again is safe. 500/503 and dropped connections are retried a bounded number of times
+only for reads and calls that are idempotent anyway (topic, purpose, invitations); for the calls that would
+make a second channel, post or bookmark (`conversations.create`, `chat.postMessage`, `bookmarks.add`) Slack
+may have acted before failing, so they are not re-sent here: the failure goes back to the outbox, which looks
+(`find_channel`, `find_post`, `find_bookmark`) before it tries again. Whatever still fails becomes
 `TransientDeliveryError` (`retry_after` set when Slack said so). Refusals (`invalid_auth`,
 `channel_not_found`, `is_archived`, invalid blocks…) become `SlackRefused`, a `PermanentDeliveryError` naming
 Slack's error code.
@@ -95,15 +99,18 @@ class _ProportionalJitter(Jitter):
 
 
 def retry_handlers(
-    *, max_retries: int = 2, backoff: float = 0.5, max_wait: float = 10.0
+    *, max_retries: int = 2, backoff: float = 0.5, max_wait: float = 10.0, ambiguous: bool = True,
 ) -> list[AsyncRetryHandler]:
-    """slack_sdk retry handlers with bounded attempts, shared by the Web API and `response_url` clients."""
+    """slack_sdk retry handlers with bounded attempts, shared by the Web API and `response_url` clients;
+    `ambiguous=False` keeps only the rate-limit one (for calls that must not be re-sent blindly)."""
     interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
-    return [
-        _CappedRateLimitRetryHandler(max_retries, max_wait),
-        AsyncServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
-        AsyncConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
-    ]
+    handlers: list[AsyncRetryHandler] = [_CappedRateLimitRetryHandler(max_retries, max_wait)]
+    if ambiguous:
+        handlers += [
+            AsyncServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+            AsyncConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+        ]
+    return handlers
 
 
 class SlackChat:
@@ -127,6 +134,14 @@ class SlackChat:
             timeout=timeout,
             retry_handlers=retry_handlers(max_retries=max_retries, backoff=backoff, max_wait=max_wait),
         )
+        # For calls that create something: a 500 or a lost answer may hide a success, so only 429 is re-sent.
+        self._once = AsyncWebClient(
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            retry_handlers=retry_handlers(max_retries=max_retries, backoff=backoff, max_wait=max_wait,
+                                          ambiguous=False),
+        )
         self._history_depth = history_depth
         # One per process: every lane's calls share the buckets.
         self.pacer = pacer or SlackPacer()
@@ -139,7 +154,7 @@ class SlackChat:
     async def create_channel(self, name: str) -> Channel:
         """Create a public channel; raises NameTaken when the name exists."""
         try:
-            data = await self._call("conversations.create", self._client.conversations_create(name=name))
+            data = await self._call("conversations.create", self._once.conversations_create(name=name))
         except SlackRefused as exc:
             if exc.error == "name_taken":
                 raise NameTaken(name) from None
@@ -242,8 +257,13 @@ class SlackChat:
         """Add a link bookmark to the channel."""
         await self._call(
             "bookmarks.add",
-            self._client.bookmarks_add(channel_id=channel_id, title=title, type="link", link=link),
+            self._once.bookmarks_add(channel_id=channel_id, title=title, type="link", link=link),
         )
+
+    async def find_bookmark(self, channel_id: str, title: str, link: str) -> bool:
+        """True when the channel already has a link bookmark with this title and link (bookmarks.list)."""
+        data = await self._call("bookmarks.list", self._client.bookmarks_list(channel_id=channel_id))
+        return any(b.get("title") == title and b.get("link") == link for b in data.get("bookmarks", []))
 
     async def post(self, channel: str, message: Message, *, key: str) -> str:
         """Post `message` in `channel` (id, name or `#name`) tagged with `key`; returns the message ts."""
@@ -252,7 +272,7 @@ class SlackChat:
         paced = target if _CHANNEL_ID.match(target) else self._channel_ids.get(target[1:], target[1:])
         data = await self._call(
             "chat.postMessage",
-            self._client.chat_postMessage(
+            self._once.chat_postMessage(
                 channel=target,
                 text=message.text,
                 blocks=[dict(b) for b in message.blocks] or None,

@@ -9,7 +9,9 @@ use it in a runbook; `incident-bot lint` renders every runbook against every kin
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -216,7 +218,7 @@ def _jsurl(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return "'" + "".join(_jsurl_char(ch) for ch in value)
+        return "'" + _JSURL_UNSAFE.sub(lambda found: _jsurl_char(found.group()), value)
     if isinstance(value, list):
         return "(" + "".join("~" + _jsurl(item) for item in value) + ")"
     if isinstance(value, dict):
@@ -224,6 +226,10 @@ def _jsurl(value: object) -> str:
     raise TypeError(f"cannot encode {type(value).__name__} for a console link")
 
 
+_JSURL_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")  # a regex pass: each runbook render encodes several queries
+
+
+@functools.lru_cache(maxsize=512)
 def _jsurl_char(ch: str) -> str:
     if ch.isascii() and (ch.isalnum() or ch in "-_."):
         return ch

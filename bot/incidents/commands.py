@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.alarms.models import alarm_body, alarm_from_body
 from bot.clock import Clock, wall_clock
 from bot.incidents import intake, messages, outcomes, pagerduty_events, quality, repository, response, review, service
-from bot.incidents.intake import Receipt
+from bot.incidents.intake import Receipt, ReceiptOutcome
 from bot.incidents.models import Incident, IncidentStatus
 from bot.incidents.pagerduty_events import PagerDutyReceipt, WebhookEvent
 from bot.incidents.playbook import Playbook
@@ -74,7 +74,8 @@ class IncidentCommands:
                                  body=body, event=event, now=self.clock())
 
         receipt = await self._retrying(work)
-        self._wake()
+        if receipt.outcome not in {ReceiptOutcome.DUPLICATE, ReceiptOutcome.NOT_AN_ALARM}:
+            self._wake()  # a redelivery queued nothing: no claim queries for it
         return receipt
 
     async def receive_pagerduty_event(self, *, event: WebhookEvent) -> PagerDutyReceipt:

@@ -212,6 +212,11 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+    # Counted when claimed, before anything is sent: a step claimed before whose outcome was never recorded
+    # (a crash, a lost answer) may have reached the vendor, so its executor looks before it acts again.
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The replica (`<replica id>#<pid>`) holding the lease; a restarted replica takes back its own at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]

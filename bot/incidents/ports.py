@@ -61,6 +61,9 @@ class ChatOps(Protocol):
     async def add_bookmark(self, channel_id: str, title: str, link: str) -> None:
         """Add a link bookmark to the channel."""
 
+    async def find_bookmark(self, channel_id: str, title: str, link: str) -> bool:
+        """True when the channel already has this bookmark; lets a retried bookmark stay single."""
+
     async def post(self, channel: str, message: Message, *, key: str) -> str:
         """Post `message` in `channel` (id or name), tagged with the idempotency `key`; returns the message ts."""
 

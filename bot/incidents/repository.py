@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import Integer, Select, and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot.incidents.models import (
@@ -139,9 +139,8 @@ def timeline(session: Session, incident_id: int) -> Sequence[TimelineEntry]:
     return result.scalars().all()
 
 
-def due_steps(session: Session, *, now: datetime, limit: int, lane: Lane | None = None) -> Sequence[OutboxMessage]:
-    """Pending outbox rows that may run now: due, unclaimed, and first of their incident's lane (of `lane` only,
-    when given)."""
+def _due_statement(*, by_lane: bool) -> Select[OutboxMessage]:
+    """Pending outbox rows that may run now: due, unclaimed, and first of their incident's lane."""
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
         and_(
@@ -151,6 +150,7 @@ def due_steps(session: Session, *, now: datetime, limit: int, lane: Lane | None 
             earlier.id < OutboxMessage.id,
         )
     )
+    now = bindparam("now", type_=OutboxMessage.run_after.type)
     statement = (
         select(OutboxMessage)
         .where(
@@ -160,15 +160,29 @@ def due_steps(session: Session, *, now: datetime, limit: int, lane: Lane | None 
             ~blocked,
         )
         .order_by(OutboxMessage.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
+    if by_lane:
+        statement = statement.where(OutboxMessage.lane == bindparam("lane", type_=OutboxMessage.lane.type))
+    return statement
+
+
+# Built once: constructing the alias and subquery cost ~100× more than running the query on SQLite, and every
+# lane worker asks after every change.
+_DUE = {False: _due_statement(by_lane=False), True: _due_statement(by_lane=True)}
+
+
+def due_steps(session: Session, *, now: datetime, limit: int, lane: Lane | None = None) -> Sequence[OutboxMessage]:
+    """Pending outbox rows that may run now: due, unclaimed, and first of their incident's lane (of `lane` only,
+    when given)."""
+    params: dict[str, object] = {"now": now, "limit": limit}
     if lane is not None:
-        statement = statement.where(OutboxMessage.lane == lane)
-    return (session.execute(statement)).scalars().all()
+        params["lane"] = lane
+    return session.execute(_DUE[lane is not None], params).scalars().all()
 
 
-def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime) -> bool:
-    """Lease one outbox row to this worker; False when another worker holds it."""
+def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime, owner: str = "") -> bool:
+    """Lease one outbox row to `owner` and count the claim; False when another worker holds it."""
     result = session.execute(
         update(OutboxMessage)
         .where(
@@ -176,17 +190,70 @@ def claim_step(session: Session, step_id: int, *, now: datetime, until: datetime
             OutboxMessage.status == StepStatus.PENDING,
             (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now),
         )
-        .values(locked_until=until)
+        .values(locked_until=until, claimed_by=owner or None, claims=OutboxMessage.claims + 1)
+        .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def extend_leases(session: Session, step_ids: Sequence[int], *, until: datetime) -> None:
-    """Keep the lease of steps this worker is still performing (the heartbeat)."""
+def claim_steps(session: Session, step_ids: Sequence[int], *, now: datetime, until: datetime,
+                owner: str) -> list[int]:
+    """Lease these outbox rows to `owner` in one statement, counting each claim; returns the ids it got (those
+    another worker holds are left out)."""
+    if not step_ids:
+        return []
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(step_ids),
+            OutboxMessage.status == StepStatus.PENDING,
+            (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until < now),
+        )
+        .values(locked_until=until, claimed_by=owner or None, claims=OutboxMessage.claims + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(result.scalars().all())
+
+
+def incidents_by_id(session: Session, incident_ids: Sequence[int]) -> dict[int, Incident]:
+    """The incidents with these ids, by id (one query)."""
+    if not incident_ids:
+        return {}
+    result = session.execute(select(Incident).where(Incident.id.in_(set(incident_ids))))
+    return {incident.id: incident for incident in result.scalars().all()}
+
+
+def extend_leases(session: Session, step_ids: Sequence[int], *, until: datetime, owner: str = "") -> None:
+    """Keep the lease of steps this worker (`owner`) is still performing (the heartbeat)."""
     if step_ids:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(step_ids),
-                                                    OutboxMessage.status == StepStatus.PENDING)
-                        .values(locked_until=until))
+        statement = update(OutboxMessage).where(OutboxMessage.id.in_(step_ids),
+                                                OutboxMessage.status == StepStatus.PENDING)
+        if owner:
+            statement = statement.where(OutboxMessage.claimed_by == owner)
+        session.execute(statement.values(locked_until=until).execution_options(synchronize_session=False))
+
+
+def lease_holders(session: Session, *, prefix: str, now: datetime) -> Sequence[str]:
+    """Distinct owners starting with `prefix` that hold a live lease on a pending step."""
+    result = session.execute(
+        select(OutboxMessage.claimed_by).distinct().where(
+            OutboxMessage.status == StepStatus.PENDING, OutboxMessage.locked_until >= now,
+            OutboxMessage.claimed_by.startswith(prefix, autoescape=True))
+    )
+    return [owner for owner in result.scalars().all() if owner]
+
+
+def release_leases(session: Session, owners: Sequence[str]) -> int:
+    """Drop the leases `owners` hold (they are gone); returns how many steps are free again."""
+    if not owners:
+        return 0
+    result = session.execute(
+        update(OutboxMessage).where(OutboxMessage.status == StepStatus.PENDING,
+                                    OutboxMessage.claimed_by.in_(owners), OutboxMessage.locked_until.is_not(None))
+        .values(locked_until=None).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def pending_step(session: Session, incident_id: int, *, kind: str) -> OutboxMessage | None:

@@ -12,6 +12,7 @@ To add a step kind: add a `StepKind` member, a payload dataclass here (its `kind
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ class Payload:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         """The payload back from its stored JSON; unknown keys are ignored, enum fields become enums again."""
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
             if item.name not in data:
@@ -300,6 +301,16 @@ PAYLOADS: dict[StepKind, type[Payload]] = {
                 RunQuery, Page, AckReminder, StormDigest, PostLiving, RefreshMessages, ReopenClosed,
                 PostGraph, PostHealth)
 }
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """A payload class's resolved field types (resolving evaluates annotations: once per class, not per row)."""
+    return _cached_hints(cls)
+
+
+@functools.cache
+def _cached_hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def _is_enum(kind: object) -> bool:

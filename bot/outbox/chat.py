@@ -1,7 +1,10 @@
 """Chat executors: channel, invitations, posts, topic, purpose, bookmarks. They perform what the payload says.
 
-Idempotency: channel creation adopts a channel it asked for before and lost the answer to (unless another
-incident owns it); posts carry the key `incident-bot:<step id>` and a retried post first looks it up.
+Idempotency: whenever a step may have run before (`StepRun.retried`: an attempt recorded, or a claim whose
+outcome never was), it looks before it acts. Channel creation saves each name before asking for it and adopts a
+channel it asked for before and lost the answer to (unless another incident owns it); posts carry the key
+`incident-bot:<step id>` in Slack's message metadata and a retried post first looks it up; a retried bookmark
+first lists the channel's bookmarks. Invitations, topic and purpose are idempotent as they are.
 """
 
 from __future__ import annotations
@@ -247,8 +250,11 @@ class ChatSteps:
         return Done("action", f"Purpose set: {payload.purpose}")
 
     async def bookmark(self, payload: Bookmark, run: StepRun) -> Done:
-        """Bookmark a link in the channel."""
-        await self.chat.add_bookmark(self._channel_id(run, "bookmark in"), payload.title, payload.link)
+        """Bookmark a link in the channel (once: a retry first looks for it)."""
+        channel_id = self._channel_id(run, "bookmark in")
+        if run.retried and await self.chat.find_bookmark(channel_id, payload.title, payload.link):
+            return Done("action", f"Bookmarked {payload.title}: {payload.link} (found from an earlier attempt)")
+        await self.chat.add_bookmark(channel_id, payload.title, payload.link)
         return Done("action", f"Bookmarked {payload.title}: {payload.link}")
 
     # -- shared by the query and reminder executors ----------------------------------------------------------

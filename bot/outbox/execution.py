@@ -39,8 +39,9 @@ class StepRun:
 
     @property
     def retried(self) -> bool:
-        """An earlier attempt was made (it may have reached the vendor without us seeing the answer)."""
-        return self.row.attempts > 0
+        """The step may have run before: an attempt was recorded, or an earlier claim never recorded its outcome
+        (a crash, a lost lease); either may have reached the vendor without us seeing the answer."""
+        return self.row.attempts > 0 or self.row.claims > 1
 
     @property
     def state(self) -> dict[str, Any]:

@@ -289,23 +289,64 @@ async def test_long_retry_after_goes_back_to_the_caller(chat: SlackChat, fake_sl
 
 
 async def test_persistent_server_errors_become_transient(chat: SlackChat, fake_slack: FakeSlack) -> None:
-    """A 500 on every attempt is retried a bounded number of times, then raised as TransientDeliveryError."""
-    fake_slack.fail_next("chat.postMessage", status=500, times=10)
+    """A 500 on every attempt of an idempotent call is retried a bounded number of times, then raised as
+    TransientDeliveryError."""
+    alerts = fake_slack.channel("alerts")
+    assert alerts is not None
+    fake_slack.fail_next("conversations.setTopic", status=500, times=10)
 
     with pytest.raises(TransientDeliveryError):
-        await chat.post("alerts", Message(text="never"), key="5xx")
+        await chat.set_topic(alerts.id, "never")
 
-    assert len(fake_slack.calls_to("chat.postMessage")) == 3
-    assert fake_slack.messages("alerts") == []
+    assert len(fake_slack.calls_to("conversations.setTopic")) == 3
+    assert fake_slack.topic("alerts") == ""
 
 
 async def test_one_server_error_is_retried(chat: SlackChat, fake_slack: FakeSlack) -> None:
-    """A single 503 is retried by the client and the call succeeds."""
-    fake_slack.fail_next("conversations.create", status=503)
+    """A single 503 on an idempotent call is retried by the client and the call succeeds."""
+    alerts = fake_slack.channel("alerts")
+    assert alerts is not None
+    fake_slack.fail_next("conversations.setPurpose", status=503)
 
-    channel = await chat.create_channel("inc-after-503")
+    await chat.set_purpose(alerts.id, "after a 503")
 
-    assert fake_slack.channel(channel.id) is not None
+    assert fake_slack.purpose("alerts") == "after a 503"
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "conversations.create", "bookmarks.add"])
+async def test_calls_that_create_are_not_resent_after_an_ambiguous_failure(
+        chat: SlackChat, fake_slack: FakeSlack, method: str) -> None:
+    """Slack performs a post, channel or bookmark and then answers 500: the adapter does not send it again
+    (that is the outbox's job, after looking); the caller gets a TransientDeliveryError."""
+    alerts = fake_slack.channel("alerts")
+    assert alerts is not None
+    fake_slack.fail_next(method, status=500, after=True)
+    calls = {
+        "chat.postMessage": lambda: chat.post("alerts", Message(text="once"), key="ambiguous-1"),
+        "conversations.create": lambda: chat.create_channel("inc-ambiguous"),
+        "bookmarks.add": lambda: chat.add_bookmark(alerts.id, "Runbook", "https://runbooks.example.com/x"),
+    }
+
+    with pytest.raises(TransientDeliveryError):
+        await calls[method]()
+
+    assert len(fake_slack.calls_to(method)) == 1
+    found = {
+        "chat.postMessage": lambda: chat.find_post("alerts", key="ambiguous-1"),
+        "conversations.create": lambda: chat.find_channel("inc-ambiguous"),
+        "bookmarks.add": lambda: chat.find_bookmark(alerts.id, "Runbook", "https://runbooks.example.com/x"),
+    }
+    assert await found[method]()  # it did happen, once
+
+
+async def test_a_dropped_answer_to_a_post_is_not_resent(chat: SlackChat, fake_slack: FakeSlack) -> None:
+    """Slack posts, then the connection drops before the answer: one message, and the failure is transient."""
+    fake_slack.fail_next("chat.postMessage", disconnect=True, after=True)
+
+    with pytest.raises(TransientDeliveryError):
+        await chat.post("alerts", Message(text="dropped"), key="drop-1")
+
+    assert [m["text"] for m in fake_slack.messages("alerts")] == ["dropped"]
 
 
 async def test_dropped_connections_are_retried_then_transient(chat: SlackChat, fake_slack: FakeSlack) -> None:

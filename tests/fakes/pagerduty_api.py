@@ -146,6 +146,7 @@ class FakePagerDuty:
             self.rest_requests: list[tuple[str, str]] = []  # (method, path) of authenticated REST calls
             self.incidents: list[FakeIncident] = []
             self.events: list[dict[str, Any]] = []  # accepted, in order
+            self.event_times: list[float] = []  # when each accepted event arrived (time.monotonic())
             self.rejected: list[tuple[int, dict[str, Any] | None]] = []  # (status, body) of refused requests
             self.requests = 0
             self.rate_limit_per_minute = EVENTS_PER_MINUTE
@@ -162,6 +163,12 @@ class FakePagerDuty:
         """The latest incident for `dedup_key`, or None."""
         with self._lock:
             return next((i for i in reversed(self.incidents) if i.dedup_key == dedup_key), None)
+
+    def arrivals(self, action: str | None = None) -> list[float]:
+        """When accepted events (of `action`, or all) arrived, `time.monotonic()`, in order."""
+        with self._lock:
+            return [t for t, e in zip(self.event_times, self.events, strict=True)
+                    if action is None or e.get("event_action") == action]
 
     def open_incidents(self) -> list[FakeIncident]:
         """Incidents not resolved yet."""
@@ -218,6 +225,7 @@ class FakePagerDuty:
             action = event["event_action"]
             dedup_key = event.get("dedup_key") or uuid.uuid4().hex
             self.events.append({**event, "dedup_key": dedup_key})
+            self.event_times.append(time.monotonic())
             current = next(
                 (i for i in reversed(self.incidents)
                  if i.dedup_key == dedup_key and i.routing_key == event["routing_key"]),

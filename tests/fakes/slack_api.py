@@ -13,6 +13,11 @@ Rate limits are enforced as Slack does (a 429 with `Retry-After`, recorded in `r
 `chat.postMessage` per second per channel (short bursts of `POST_BURST` tolerated) and the Web API tiers per
 method (`TIERS`, calls per minute, bursts of a quarter of that). Set `enforce_rate_limits = False` to turn them off.
 
+Ambiguous failures, as Slack has them: `fail_next(..., after=True)` performs the call and only then answers
+500 (or drops the connection, or hangs `hang` seconds first), so the caller cannot tell whether it happened.
+`on_performed(method, args)`, when set, runs after each successful call and before its answer is sent (the
+fault suite kills the bot there).
+
 To extend: add a `_m_<method_with_underscores>` handler (e.g. `_m_conversations_rename` for
 `conversations.rename`) that takes the merged args and returns the response dict, or raises `_SlackError`.
 """
@@ -23,9 +28,10 @@ import base64
 import itertools
 import json
 import math
+import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -161,6 +167,8 @@ class _Fault:
     error: str | None
     disconnect: bool
     remaining: int
+    after: bool = False  # perform the call first, then fail: the caller cannot tell it happened
+    hang: float = 0.0  # seconds to wait before failing (longer than the client's timeout: a timeout)
 
 
 @dataclass
@@ -243,6 +251,7 @@ class FakeSlack:
             self.calls: list[tuple[str, dict[str, Any]]] = []
             self.latency = 0.0
             self.missing_scopes: set[str] = set()  # e.g. {"groups:read"}: private channels cannot be listed
+            self.on_performed: Callable[[str, dict[str, Any]], None] | None = None
             self._faults: dict[str, list[_Fault]] = {}
             self.enforce_rate_limits = True
             self.rate_limited: list[tuple[str, str]] = []  # (method, channel or "") of every 429 for a rate limit
@@ -293,17 +302,21 @@ class FakeSlack:
         times: int = 1,
         error: str | None = None,
         disconnect: bool = False,
+        after: bool = False,
+        hang: float = 0.0,
     ) -> None:
         """Make the next `times` calls of `method` (or `"*"` for any) fail.
 
         `status=429` answers `ratelimited` with `Retry-After` (default 1 s); `status=5xx` answers an HTML
         error page; `status=200` with `error=` answers `{"ok": false, "error": error}`; `disconnect=True`
-        drops the connection without an answer.
+        drops the connection without an answer. `after=True` performs the call first (when it succeeds) and
+        then fails as above; `hang` waits that many seconds before failing.
         """
         if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
             retry_after = 1
         with self._lock:
-            self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, disconnect, times))
+            self._faults.setdefault(method, []).append(
+                _Fault(status, retry_after, error, disconnect, times, after=after, hang=hang))
 
     def add_oidc_client(self, client_id: str, secret: str, redirect_uri: str) -> None:
         """Register a "Sign in with Slack" app: its id, secret and one allowed redirect URL."""
@@ -817,6 +830,10 @@ class FakeSlack:
         self.views.append(view)
         return {"view": {"id": self._new_id("V"), **view, "state": {"values": {}}}}
 
+    def _m_bookmarks_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel_arg(args, "channel_id")
+        return {"bookmarks": [dict(b) for b in channel.bookmarks]}
+
     def _m_usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
         include_users = _truthy(args.get("include_users"))
         groups = []
@@ -945,6 +962,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # benchmarks open hundreds of connections at once; 5 would drop SYNs
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (killed, timed out) is not the fake's error; anything else is printed."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeSlack
@@ -1014,7 +1037,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.calls.append((method, dict(args)))
         fault = fake._take_fault(method)
-        if fault is not None and self._send_fault(fault):
+        if fault is not None and not fault.after and self._send_fault(fault):
             return
         wait = fake._over_limit(method, args)
         if wait is not None:
@@ -1027,9 +1050,15 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = fake._dispatch(method, args, self.headers.get("Authorization"))
         except _SlackError as exc:
             answer = {"ok": False, "error": exc.error, **exc.extra}
+        if answer.get("ok") and fake.on_performed is not None:
+            fake.on_performed(method, args)
+        if fault is not None and fault.after and self._send_fault(fault):
+            return
         self._send_json(200, answer)
 
     def _send_fault(self, fault: _Fault) -> bool:
+        if fault.hang:
+            time.sleep(fault.hang)
         if fault.disconnect:
             self.close_connection = True
             self.connection.close()

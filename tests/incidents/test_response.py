@@ -38,7 +38,8 @@ async def open_critical(bot: Bot) -> dict[str, Any]:
     """Deliver the DLQ spike alarm, let the relay work, return the incident."""
     answer = await bot.deliver(metric_alarm(at=T0))
     assert answer.status_code == 200, answer.text
-    await bot.settle()
+    # Slack's 5xx are retried by the outbox (with its look-up first), on its backoff: a storm takes ~25 s.
+    await bot.settle(timeout=60)
     [incident] = await bot.incidents()
     return incident
 

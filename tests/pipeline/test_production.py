@@ -84,16 +84,24 @@ def test_a_stopped_source_raises_pipeline_stalled_within_two_minutes(changes: li
 
 
 async def test_every_alarm_opens_its_incident(changes: list[StateChange], make_bot: BotFactory) -> None:
-    """The evaluator's changes, delivered as signed SNS, open one incident per alarm with its severity."""
+    """The evaluator's changes, delivered as signed SNS, put every alarm in an incident: its own, or the one of its
+    cause when they are correlated (the catalog's `caused_by`); each incident as severe as its worst alarm."""
     async with make_bot() as bot:
         for change in changes:
             answer = await bot.deliver(change.body, topic=change.topic_arn, subject=change.subject)
             assert answer.status_code == 200, answer.text
-        incidents = await bot.incidents()
-    assert sorted(i["alarm_name"] for i in incidents) == sorted(f"orders-pipeline-{name}" for name in FAULTS)
-    severity = {i["alarm_name"].removeprefix("orders-pipeline-"): i["severity"] for i in incidents}
-    assert severity == {name: "HIGH" if name in ("LatencyP99High", "ConsumerLagHigh", "WindowCompletenessLow")
-                        else "CRITICAL" for name in FAULTS}
+        details = [await bot.incident(i["id"]) for i in await bot.incidents()]
+    expected = {name: "HIGH" if name in ("LatencyP99High", "ConsumerLagHigh", "WindowCompletenessLow") else "CRITICAL"
+                for name in FAULTS}
+    held = {a["alarm_name"].removeprefix("orders-pipeline-"): d for d in details for a in d["alarms"]}
+    assert sorted(held) == sorted(FAULTS)
+    for name, detail in held.items():
+        worst = "CRITICAL" if any(expected[a["alarm_name"].removeprefix("orders-pipeline-")] == "CRITICAL"
+                                  for a in detail["alarms"]) else "HIGH"
+        assert detail["severity"] == worst, (name, detail["severity"], detail["alarms"])
+    # Alarms that stand alone in the catalog open incidents of their own.
+    for alone in ("DLQSpike", "PipelineStalled"):
+        assert [a["alarm_name"] for a in held[alone]["alarms"]] == [f"orders-pipeline-{alone}"]
 
 
 def test_canaries_stay_out_of_the_business_output(clean: Run) -> None:
