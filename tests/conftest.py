@@ -12,7 +12,7 @@ import pytest
 
 from bot.sns.signing import SnsSigner, generate_identity
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.support.app"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.support.app", "tests.support.moto"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

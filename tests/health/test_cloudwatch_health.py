@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import json
-import socket
-import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from bot.adapters.cloudwatch_metrics import CloudWatchMetricSource
 from bot.cli import app
 from bot.health.verdict import Colour, assess
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+from tests.support.moto import fresh_aws
 
 
 @pytest.fixture
 def cloudwatch(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
+    fresh_aws(moto_url, monkeypatch)
     return boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=moto_url)
 
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 import math
 import random
-import socket
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -32,15 +29,6 @@ MINUTE = timedelta(minutes=1)
 DLQ_ALARM = "orders-pipeline-DLQSpike"
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def _history(end: datetime) -> dict[datetime, float]:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -21,30 +17,18 @@ from bot.sns.subscription import DELIVERY_POLICY, retry_span
 from bot.store import Database, upgrade
 from tests.support.alarms import CRITICAL_TOPIC, metric_alarm
 from tests.support.app import BotFactory
+from tests.support.moto import fresh_aws
 
 ENDPOINT = "https://bot.example.com/sns"
 TOPICS = {"orders-pipeline-critical", "orders-pipeline-high"}
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """moto's SNS/SQS/STS server on a free loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
 def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """A clean moto account, with SNS and SQS clients on it."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
+    fresh_aws(moto_url, monkeypatch)
     return {"sns": boto3.client("sns", region_name="us-east-1", endpoint_url=moto_url),
             "sqs": boto3.client("sqs", region_name="us-east-1", endpoint_url=moto_url)}
 
