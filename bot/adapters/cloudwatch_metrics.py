@@ -38,13 +38,15 @@ class CloudWatchMetricSource:
 
     async def fetch(self, queries: Sequence[MetricQuery], *, start: datetime,
                     end: datetime) -> Mapping[str, Series]:
-        """All queries in one `GetMetricData` request, oldest datapoint first."""
-        request = [self._query(q) for q in queries]
-        return await asyncio.to_thread(self._fetch, request, start, end)
+        """All queries in one `GetMetricData` request, oldest datapoint first, keyed by each query's own id."""
+        # CloudWatch wants ids matching ^[a-z][a-zA-Z0-9_]*$; ours are names such as `KafkaBrokerDown`.
+        request = [self._query(f"q{n}", q) for n, q in enumerate(queries)]
+        found = await asyncio.to_thread(self._fetch, request, start, end)
+        return {q.id: found.get(f"q{n}", []) for n, q in enumerate(queries)}
 
-    def _query(self, q: MetricQuery) -> dict[str, Any]:
+    def _query(self, request_id: str, q: MetricQuery) -> dict[str, Any]:
         """One `MetricDataQuery`: the store's namespace unless the query names one (`AWS/Kafka`)."""
-        return {"Id": q.id, "ReturnData": True, "MetricStat": {
+        return {"Id": request_id, "ReturnData": True, "MetricStat": {
             "Metric": {"Namespace": q.namespace or self.namespace, "MetricName": q.metric,
                        "Dimensions": [{"Name": k, "Value": v} for k, v in q.dimensions]},
             "Period": q.period, "Stat": q.statistic}}
@@ -86,13 +88,14 @@ class CloudWatchMetricSource:
         wanted = [q for q in queries if (q.namespace or self.namespace, q.metric) in known]
         for period in sorted({q.period for q in wanted}):
             group = [q for q in wanted if q.period == period]
-            request = [self._query(q) for q in group]
+            request = [self._query(f"q{n}", q) for n, q in enumerate(group)]
             step = timedelta(seconds=period * HISTORY_SLICE_PERIODS)
             cursor = _floor(start, period)
             while cursor < end:
                 upto = min(end, cursor + step)
-                for key, points in self._fetch(request, cursor, upto).items():
-                    out[key].extend(points)
+                found = self._fetch(request, cursor, upto)
+                for n, q in enumerate(group):
+                    out[q.id].extend(found.get(f"q{n}", []))
                 cursor = upto
         return out
 
