@@ -28,13 +28,14 @@ sys.path[:] = [str(Path(__file__).resolve().parent.parent),
 
 from typer.testing import CliRunner  # noqa: E402
 
+from bot import platform_metrics as aws  # noqa: E402
 from bot.cli import app  # noqa: E402
 from pipeline import emf  # noqa: E402
 from pipeline.alarms import ALARMS  # noqa: E402
 from pipeline.backtest import backtest, to_values  # noqa: E402
 
-METRICS = ("DLQRecordCount", "checkpoint_failures_total", "kafka_broker_alive_count", "firehose_failed_put_count",
-           "consumer_lag_records", "ProcessingLatency", "CanaryHeartbeat", "WindowCompleteness")
+METRICS = ("DLQRecordCount", "checkpoint_failures_total", aws.BROKER_METRIC, aws.FIREHOSE_METRIC,
+           aws.CONSUMER_LAG_METRIC, "ProcessingLatency", "CanaryHeartbeat", "WindowCompleteness")
 
 
 def write_history(directory: Path, *, end: datetime, days: float, seed: int = 7) -> int:
@@ -51,21 +52,28 @@ def write_history(directory: Path, *, end: datetime, days: float, seed: int = 7)
             values = {
                 "DLQRecordCount": rng.uniform(0, 60) + (400 if spike else 0),
                 "checkpoint_failures_total": 1.0 if rng.random() < 0.0005 else 0.0,
-                "kafka_broker_alive_count": 2.0 if spike else 3.0,
-                "firehose_failed_put_count": 0.0,
-                "consumer_lag_records": rng.uniform(1_000, 30_000) + (60_000 if spike else 0),
                 "CanaryHeartbeat": 1.0,
                 "WindowCompleteness": rng.uniform(97, 100),
             }
-            for name, value in values.items():
-                out.write(emf.encode(emf.count_document(name, value, timestamp_ms=ms)) + "\n")
+            docs = [emf.count_document(name, value, timestamp_ms=ms) for name, value in values.items()]
+            # The platform's metrics as AWS publishes them (pipeline.infra): one ActiveControllerCount per broker.
+            docs += [emf.count_document(aws.BROKER_METRIC, 1 if b == 0 else 0, timestamp_ms=ms,
+                                        dims=aws.BROKER_DIMENSIONS, namespace=aws.KAFKA_NAMESPACE)
+                     for b in range(2 if spike else 3)]
+            docs += [emf.count_document(aws.CONSUMER_LAG_METRIC, rng.uniform(1_000, 30_000) + (60_000 if spike else 0),
+                                        timestamp_ms=ms, dims=aws.CONSUMER_LAG_DIMENSIONS,
+                                        namespace=aws.KAFKA_NAMESPACE),
+                     emf.count_document(aws.FIREHOSE_METRIC, 1.0, timestamp_ms=ms, dims=aws.FIREHOSE_DIMENSIONS,
+                                        namespace=aws.FIREHOSE_NAMESPACE)]
+            for doc in docs:
+                out.write(emf.encode(doc) + "\n")
             latency = emf.Stat()
             for _ in range(5):
                 latency.add(float(round(rng.uniform(50, 900) + (6000 if spike else 0))))
                 latency.values[latency.maximum] += 1
             for doc in emf.stat_documents("ProcessingLatency", latency, timestamp_ms=ms, unit="Milliseconds"):
                 out.write(emf.encode(doc) + "\n")
-            lines += len(values) + 1
+            lines += len(docs) + 1
     return lines
 
 
@@ -91,8 +99,9 @@ def main() -> None:
 
     stream = emf.MetricStream.load(work / "metrics")
     start = end - timedelta(days=args.days)
-    values = {spec.name: to_values(stream.series(spec.metric, start=start - timedelta(minutes=10), end=end,
-                                                 period=spec.period, statistic=spec.statistic)) for spec in specs}
+    values = {spec.name: to_values(stream.series(spec.metric, spec.dimensions, start=start - timedelta(minutes=10),
+                                                 end=end, period=spec.period, statistic=spec.statistic))
+              for spec in specs}
     episodes = sum(len(backtest(spec, values[spec.name], start, end)["episodes"]) for spec in specs)
 
     os.environ.update(METRICS_BACKEND="local", LOCAL_METRICS=str(work / "metrics"),

@@ -1,6 +1,7 @@
 """The guide's CRITICAL and HIGH alarms as code, their `put_metric_alarm` requests, and `lint_alarms`.
 
-Every alarm is named `{prefix}{Name}`, watches a metric in the `OrdersPipeline` namespace, notifies the SNS topic
+Every alarm is named `{prefix}{Name}`, watches one metric (our own in `OrdersPipeline`, or the platform's in
+`AWS/Kafka` / `AWS/Firehose` with their dimensions, see `bot.platform_metrics`), notifies the SNS topic
 of its severity (`orders-pipeline-critical` / `-high`) on ALARM and on OK (so incidents resolve), and names its
 runbook `runbooks/<Name>.md`. Noise-prone thresholds need 2 of 2 (or 2 of 3) periods; zero-tolerance metrics
 (checkpoint failures, Firehose failures) need one datapoint anywhere in the guide's window ("> 0 in 5 min").
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot import platform_metrics as aws
 from bot.alarms.catalog import AlarmCatalog
 from pipeline.emf import NAMESPACE
 
@@ -37,6 +39,8 @@ class AlarmSpec:
     treat_missing_data: str
     summary: str
     unit: str | None = None
+    namespace: str = NAMESPACE
+    dimensions: tuple[tuple[str, str], ...] = ()
 
     @property
     def runbook(self) -> str:
@@ -57,14 +61,20 @@ ALARMS: tuple[AlarmSpec, ...] = (
               "GreaterThanThreshold", 0, "notBreaching",
               "A checkpoint failed in the last 5 minutes: state is not persisting, a restart would lose data.",
               "Count"),
-    AlarmSpec("KafkaBrokerDown", "CRITICAL", "kafka_broker_alive_count", "Minimum", 60, 2, 2,
+    # "< 3 brokers alive": each MSK broker reports ActiveControllerCount once a minute, so its SampleCount counts
+    # the brokers reporting (bot.platform_metrics); no datapoint at all is a dead cluster, so missing data breaches.
+    AlarmSpec("KafkaBrokerDown", "CRITICAL", aws.BROKER_METRIC, "SampleCount", 60, 2, 2,
               "LessThanThreshold", 3, "breaching",
-              "Fewer than 3 Kafka brokers alive: the cluster cannot tolerate another failure.", "Count"),
-    AlarmSpec("FirehoseDeliveryFailed", "CRITICAL", "firehose_failed_put_count", "Sum", 60, 1, 1,
-              "GreaterThanThreshold", 0, "notBreaching",
-              "Firehose failed to deliver records to S3 in the last minute.", "Count"),
-    AlarmSpec("ConsumerLagHigh", "HIGH", "consumer_lag_records", "Maximum", 60, 3, 2, "GreaterThanThreshold",
-              50_000, "notBreaching", "Consumer lag above 50K records: falling behind the producer.", "Count"),
+              "Fewer than 3 Kafka brokers alive: the cluster cannot tolerate another failure.", None,
+              aws.KAFKA_NAMESPACE, aws.BROKER_DIMENSIONS),
+    # "> 0 failures in 1 min": DeliveryToS3.Success is successful puts / all puts, so any failure puts it below 1.
+    AlarmSpec("FirehoseDeliveryFailed", "CRITICAL", aws.FIREHOSE_METRIC, "Average", 60, 1, 1,
+              "LessThanThreshold", 1, "notBreaching",
+              "Firehose failed to deliver records to S3 in the last minute.", None,
+              aws.FIREHOSE_NAMESPACE, aws.FIREHOSE_DIMENSIONS),
+    AlarmSpec("ConsumerLagHigh", "HIGH", aws.CONSUMER_LAG_METRIC, "Maximum", 60, 3, 2, "GreaterThanThreshold",
+              50_000, "notBreaching", "Consumer lag above 50K records: falling behind the producer.", None,
+              aws.KAFKA_NAMESPACE, aws.CONSUMER_LAG_DIMENSIONS),
     AlarmSpec("LatencyP99High", "HIGH", "ProcessingLatency", "p99", 60, 3, 2, "GreaterThanThreshold", 5000,
               "notBreaching", "Processing latency P99 above 5 s: the real-time SLO is breached.", "Milliseconds"),
     AlarmSpec("WindowCompletenessLow", "HIGH", "WindowCompleteness", "Average", 300, 2, 2, "LessThanThreshold",
@@ -121,8 +131,8 @@ def put_metric_alarm_request(spec: AlarmSpec, *, prefix: str = DEFAULT_PREFIX, r
         "AlarmActions": [topic],
         "OKActions": [topic],
         "MetricName": spec.metric,
-        "Namespace": NAMESPACE,
-        "Dimensions": [],
+        "Namespace": spec.namespace,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in spec.dimensions],
         "Period": spec.period,
         "EvaluationPeriods": spec.evaluation_periods,
         "DatapointsToAlarm": spec.datapoints_to_alarm,

@@ -1,9 +1,11 @@
 """The guide's four dashboards as code (Health, Performance, Errors, Capacity) and their `put_dashboard` calls.
 
-Metric widgets read the `OrdersPipeline` namespace; Logs Insights widgets take their query text from
-`queries/<name>.yaml` (key `query:`), so the dashboards and `/query` show the same thing; when a file is missing
-the guide's query in `FALLBACK_QUERIES` is used. CloudWatch dashboards have no refresh setting in their body
-(the console's auto-refresh is per viewer): the guide's refresh intervals are noted in each dashboard's header.
+Metric widgets read the `OrdersPipeline` namespace, and `AWS/Kafka` / `AWS/Firehose` for the platform's
+brokers, consumer lag and S3 deliveries (`bot.platform_metrics`, as the alarms); Logs Insights widgets take their
+query text from `queries/<name>.yaml` (key `query:`), so the dashboards and `/query` show the same thing; when a
+file is missing the guide's query in `FALLBACK_QUERIES` is used. CloudWatch dashboards have no refresh setting in
+their body (the console's auto-refresh is per viewer): the guide's refresh intervals are noted in each dashboard's
+header.
 To add a widget, append it to the dashboard's list in `dashboard_bodies`; the grid layout is computed.
 """
 
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from bot import platform_metrics as aws
 from pipeline.emf import NAMESPACE
 
 DEFAULT_PREFIX = "orders-pipeline"
@@ -63,6 +66,14 @@ def _m(name: str, *dims: str, **opts: Any) -> list[Any]:
     return row
 
 
+def _aws(namespace: str, name: str, dims: aws.Dims, **opts: Any) -> list[Any]:
+    """A platform metric row: namespace, name, then each dimension's name and value."""
+    row: list[Any] = [namespace, name, *(part for dim in dims for part in dim)]
+    if opts:
+        row.append(opts)
+    return row
+
+
 def _logs(title: str, query: str, *, view: str = "table", width: int = 12) -> dict[str, Any]:
     return {"type": "log", "width": width, "height": 6, "properties": {"title": title, "query": query,
                                                                          "view": view}}
@@ -82,7 +93,8 @@ def dashboard_bodies(*, queries_dir: Path, region: str = "us-east-1",
     ops = ("parse", "validate", "dedup", "enrich", "sink", "window")
     health = [
         _text("# Orders pipeline: health\nIs the pipeline healthy? Four golden signals. Refresh: 60 s."),
-        _metric("Consumer lag (records)", [_m("consumer_lag_records")], stat="Maximum",
+        _metric("Consumer lag (records)", [_aws(aws.KAFKA_NAMESPACE, aws.CONSUMER_LAG_METRIC,
+                                                    aws.CONSUMER_LAG_DIMENSIONS)], stat="Maximum",
                 annotations=[{"label": "HIGH", "value": 50_000}]),
         _metric("DLQ records / min", [_m("DLQRecordCount")], annotations=[{"label": "CRITICAL", "value": 100}]),
         _metric("Latency P99 (ms)", [_m("ProcessingLatency")], stat="p99",
@@ -114,7 +126,12 @@ def dashboard_bodies(*, queries_dir: Path, region: str = "us-east-1",
         _text("# Orders pipeline: errors\nWhy are we getting errors? Refresh: 60 s."),
         _logs("DLQ by error type", q("dlq-breakdown"), view="pie"),
         _metric("Errors by operator", [_m("RecordsError", "Operator", op) for op in ops], view="bar"),
-        _metric("Firehose delivery", [_m("firehose_failed_put_count"), _m("firehose_throttle_count")]),
+        # Success is a ratio (1 = every S3 put succeeded): on the right axis, beside our throttled puts.
+        _metric("Firehose delivery", [_aws(aws.FIREHOSE_NAMESPACE, aws.FIREHOSE_METRIC, aws.FIREHOSE_DIMENSIONS,
+                                           stat="Average", yAxis="right", label="DeliveryToS3.Success"),
+                                      _m("firehose_throttle_count")],
+                annotations=[{"label": "CRITICAL: failed deliveries", "value": 1, "fill": "below",
+                              "yAxis": "right"}]),
         _logs("Top 20 orders with most errors", q("top-error-orders")),
         _metric("Enrichment timeouts", [_m("EnrichmentTimeouts")], width=_WIDTH),
     ]
@@ -122,8 +139,11 @@ def dashboard_bodies(*, queries_dir: Path, region: str = "us-east-1",
         _text("# Orders pipeline: capacity\nDo we need to scale? Refresh: 5 min."),
         _metric("CPU / memory trend (%)", [_m("cpu_usage_percentage"), _m("memory_usage_percentage")],
                 stat="Average", period=300),
-        _metric("Kafka brokers / Flink task managers", [_m("kafka_broker_alive_count"),
-                                                        _m("task_manager_count")], stat="Minimum", period=300),
+        # Brokers alive = brokers reporting ActiveControllerCount (its SampleCount per minute, as the alarm).
+        _metric("Kafka brokers / Flink task managers", [
+            _aws(aws.KAFKA_NAMESPACE, aws.BROKER_METRIC, aws.BROKER_DIMENSIONS, stat="SampleCount", period=60,
+                 label="Kafka brokers reporting"),
+            _m("task_manager_count")], stat="Minimum", period=300),
         _metric("State backend size (bytes)", [_m("state_backend_used_bytes")], stat="Maximum", period=300),
         _metric("Network throughput (msgs/s)", [_m("kafka_message_in_per_second")], stat="Average", period=300),
         _metric("Firehose throttles", [_m("firehose_throttle_count")], period=300, width=_WIDTH),

@@ -119,9 +119,10 @@ def document(name: str, value: float | Mapping[str, Any], *, timestamp_ms: int, 
     return doc
 
 
-def count_document(name: str, n: float, *, timestamp_ms: int, unit: str = "Count", dims: Dims = ()) -> dict[str, Any]:
+def count_document(name: str, n: float, *, timestamp_ms: int, unit: str = "Count", dims: Dims = (),
+                   namespace: str = NAMESPACE) -> dict[str, Any]:
     """A count (or any single value) at `timestamp_ms`."""
-    return document(name, float(n), timestamp_ms=timestamp_ms, unit=unit, dims=dims)
+    return document(name, float(n), timestamp_ms=timestamp_ms, unit=unit, dims=dims, namespace=namespace)
 
 
 def stat_documents(name: str, stat: Stat, *, timestamp_ms: int, unit: str = "None",

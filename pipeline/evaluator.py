@@ -31,7 +31,7 @@ from pipeline.alarms import (
     description,
     topic_arn,
 )
-from pipeline.emf import NAMESPACE, SeriesKey, Stat, read_metrics_dir
+from pipeline.emf import SeriesKey, Stat, read_metrics_dir
 
 _WORDS = {
     "GreaterThanThreshold": "greater than",
@@ -80,7 +80,7 @@ def evaluate_series(
     first, last = min(minutes), max(minutes)
     changes: list[StateChange] = []
     for spec in alarms:
-        points = series.get((spec.metric, ()))
+        points = series.get((spec.metric, tuple(sorted(spec.dimensions))))
         if not points:
             continue
         changes.extend(_evaluate_one(spec, points, first, last, prefix=prefix, region=region, account=account,
@@ -211,14 +211,15 @@ def _body(spec: AlarmSpec, *, old: str, new: str, reason: str, at: datetime, pre
     """The alarm notification exactly as CloudWatch lays it out."""
     name = alarm_name(spec, prefix)
     topic = topic_arn(spec.severity, region=region, account=account)
-    trigger: dict[str, Any] = {"MetricName": spec.metric, "Namespace": NAMESPACE}
+    trigger: dict[str, Any] = {"MetricName": spec.metric, "Namespace": spec.namespace}
     if spec.extended:
         trigger |= {"StatisticType": "ExtendedStatistic", "ExtendedStatistic": spec.statistic}
-    else:
-        trigger |= {"StatisticType": "Statistic", "Statistic": spec.statistic.upper()}
+    else:  # CloudWatch's API enum: SUM, AVERAGE, SAMPLE_COUNT…
+        trigger |= {"StatisticType": "Statistic",
+                    "Statistic": "SAMPLE_COUNT" if spec.statistic == "SampleCount" else spec.statistic.upper()}
     trigger |= {
         "Unit": None,
-        "Dimensions": [],
+        "Dimensions": [{"value": v, "name": k} for k, v in spec.dimensions],
         "Period": spec.period,
         "EvaluationPeriods": spec.evaluation_periods,
         "DatapointsToAlarm": spec.datapoints_to_alarm,

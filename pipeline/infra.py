@@ -1,11 +1,14 @@
 """The platform around the job, simulated for a local run: what AWS and the Flink REST collector report.
 
-In production Kafka's broker count and consumer lag come from `AWS/Kafka`, Firehose's failed puts from
-`AWS/Firehose`, and checkpoint counts from the cluster's REST API (`pipeline.collector`). A local replay has none
-of these, so `run_job` writes them from the generator's plan (`<source>.faults.json`): one datum per metric and
-event-time minute of the generated span, healthy except where a platform fault says otherwise. They go to
-`DIR/metrics/simulated-platform.jsonl` in EMF like every other metric, so the evaluator, `incident-bot health`
-and the alarms treat them alike, and the evaluation runs to the end of the span even when the source stalls.
+In production Kafka's brokers and consumer lag come from `AWS/Kafka`, Firehose's deliveries from `AWS/Firehose`
+(the metrics, namespaces and dimensions of `bot.platform_metrics`), and checkpoint counts from the cluster's REST
+API (`pipeline.collector`). A local replay has none of these, so `run_job` writes them from the generator's plan
+(`<source>.faults.json`), under those same namespaces, names and dimensions: per event-time minute of the
+generated span one `ActiveControllerCount` datum per live broker (1 on the controller, 0 elsewhere), the
+`SumOffsetLag` and `DeliveryToS3.Success`, and the checkpoint counts, healthy except where a platform fault says
+otherwise. They go to `DIR/metrics/simulated-platform.jsonl` in EMF like every other metric, so the evaluator,
+`incident-bot health`, graphs and the alarms treat them alike, and the evaluation runs to the end of the span even
+when the source stalls.
 To simulate another platform fault, add its kind to `generator.PLATFORM_FAULTS` and a branch in `minute_datums`.
 """
 
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot import platform_metrics as aws
 from pipeline import emf
 from pipeline.orders import parse_event_time
 
@@ -25,7 +29,7 @@ CHECKPOINTS_PER_MINUTE = 6  # every 10 s, the job's default interval
 LAG_GROWTH_PER_MINUTE = 20_000
 LAG_DRAIN_PER_MINUTE = 30_000
 BASELINE_LAG = 800
-FAILED_PUTS_PER_MINUTE = 25
+DELIVERY_SUCCESS_DURING_FAILURE = 0.75  # DeliveryToS3.Success: a quarter of the S3 puts fail
 FILE_NAME = "simulated-platform.jsonl"
 
 
@@ -57,7 +61,8 @@ def load_plan(source: Path) -> tuple[int, int, list[PlatformFault]] | None:
 
 
 def minute_datums(start_ms: int, end_ms: int, faults: list[PlatformFault]) -> Iterator[dict[str, Any]]:
-    """EMF documents for every minute of [start_ms, end_ms): brokers, lag, Firehose, checkpoints."""
+    """EMF documents for every minute of [start_ms, end_ms): brokers, lag, Firehose (as AWS publishes them),
+    checkpoints."""
     lag = float(BASELINE_LAG)
     minute = emf.minute_of(start_ms)
     while minute < end_ms:
@@ -69,11 +74,15 @@ def minute_datums(start_ms: int, end_ms: int, faults: list[PlatformFault]) -> It
             lag = max(float(BASELINE_LAG), lag - LAG_DRAIN_PER_MINUTE)
         if "stall" in active:
             lag = 0.0  # nothing produced, nothing to consume
-        failed_puts = FAILED_PUTS_PER_MINUTE if "firehose_failure" in active else 0
+        success = DELIVERY_SUCCESS_DURING_FAILURE if "firehose_failure" in active else 1.0
         failing = "checkpoint_failure" in active
-        yield emf.count_document("kafka_broker_alive_count", brokers, timestamp_ms=minute)
-        yield emf.count_document("consumer_lag_records", lag, timestamp_ms=minute)
-        yield emf.count_document("firehose_failed_put_count", failed_puts, timestamp_ms=minute)
+        for broker in range(brokers):  # each live broker reports once a minute; broker 0 is the controller
+            yield emf.count_document(aws.BROKER_METRIC, 1 if broker == 0 else 0, timestamp_ms=minute,
+                                     dims=aws.BROKER_DIMENSIONS, namespace=aws.KAFKA_NAMESPACE)
+        yield emf.count_document(aws.CONSUMER_LAG_METRIC, lag, timestamp_ms=minute,
+                                 dims=aws.CONSUMER_LAG_DIMENSIONS, namespace=aws.KAFKA_NAMESPACE)
+        yield emf.count_document(aws.FIREHOSE_METRIC, success, timestamp_ms=minute, unit="None",
+                                 dims=aws.FIREHOSE_DIMENSIONS, namespace=aws.FIREHOSE_NAMESPACE)
         yield emf.count_document("checkpoint_failures_total", CHECKPOINTS_PER_MINUTE if failing else 0,
                                  timestamp_ms=minute)
         yield emf.count_document("checkpoint_completed_total", 0 if failing else CHECKPOINTS_PER_MINUTE,

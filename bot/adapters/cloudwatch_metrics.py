@@ -26,7 +26,8 @@ HISTORY_SLICE_PERIODS = 360
 
 
 class CloudWatchMetricSource:
-    """Metrics of the `OrdersPipeline` namespace through a boto3 `cloudwatch` client."""
+    """Metrics of the `OrdersPipeline` namespace (and the platform's, when a query names one) through a boto3
+    `cloudwatch` client."""
 
     def __init__(self, client: Any = None, *, region: str | None = None, endpoint_url: str | None = None,
                  namespace: str = NAMESPACE) -> None:
@@ -37,11 +38,18 @@ class CloudWatchMetricSource:
 
     async def fetch(self, queries: Sequence[MetricQuery], *, start: datetime,
                     end: datetime) -> Mapping[str, Series]:
-        """All queries in one `GetMetricData` request, oldest datapoint first."""
-        request = [{"Id": q.id, "ReturnData": True, "MetricStat": {
-            "Metric": {"Namespace": self.namespace, "MetricName": q.metric, "Dimensions": []},
-            "Period": q.period, "Stat": q.statistic}} for q in queries]
-        return await asyncio.to_thread(self._fetch, request, start, end)
+        """All queries in one `GetMetricData` request, oldest datapoint first, keyed by each query's own id."""
+        # CloudWatch wants ids matching ^[a-z][a-zA-Z0-9_]*$; ours are names such as `KafkaBrokerDown`.
+        request = [self._query(f"q{n}", q) for n, q in enumerate(queries)]
+        found = await asyncio.to_thread(self._fetch, request, start, end)
+        return {q.id: found.get(f"q{n}", []) for n, q in enumerate(queries)}
+
+    def _query(self, request_id: str, q: MetricQuery) -> dict[str, Any]:
+        """One `MetricDataQuery`: the store's namespace unless the query names one (`AWS/Kafka`)."""
+        return {"Id": request_id, "ReturnData": True, "MetricStat": {
+            "Metric": {"Namespace": q.namespace or self.namespace, "MetricName": q.metric,
+                       "Dimensions": [{"Name": k, "Value": v} for k, v in q.dimensions]},
+            "Period": q.period, "Stat": q.statistic}}
 
     def _fetch(self, request: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, Series]:
         out: dict[str, Series] = {q["Id"]: [] for q in request}
@@ -76,28 +84,28 @@ class CloudWatchMetricSource:
 
     def _history(self, queries: list[MetricQuery], start: datetime, end: datetime) -> dict[str, Series]:
         out: dict[str, Series] = {q.id: [] for q in queries}
-        known = self._metric_names()
-        wanted = [q for q in queries if q.metric in known]
+        known = self._metric_names({q.namespace or self.namespace for q in queries})
+        wanted = [q for q in queries if (q.namespace or self.namespace, q.metric) in known]
         for period in sorted({q.period for q in wanted}):
             group = [q for q in wanted if q.period == period]
-            request = [{"Id": q.id, "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": self.namespace, "MetricName": q.metric, "Dimensions": []},
-                "Period": q.period, "Stat": q.statistic}} for q in group]
+            request = [self._query(f"q{n}", q) for n, q in enumerate(group)]
             step = timedelta(seconds=period * HISTORY_SLICE_PERIODS)
             cursor = _floor(start, period)
             while cursor < end:
                 upto = min(end, cursor + step)
-                for key, points in self._fetch(request, cursor, upto).items():
-                    out[key].extend(points)
+                found = self._fetch(request, cursor, upto)
+                for n, q in enumerate(group):
+                    out[q.id].extend(found.get(f"q{n}", []))
                 cursor = upto
         return out
 
-    def _metric_names(self) -> set[str]:
-        names: set[str] = set()
+    def _metric_names(self, namespaces: set[str]) -> set[tuple[str, str]]:
+        names: set[tuple[str, str]] = set()
         try:
-            for page in self.client.get_paginator("list_metrics").paginate(Namespace=self.namespace):
-                self.calls += 1
-                names.update(m["MetricName"] for m in page.get("Metrics", []))
+            for namespace in sorted(namespaces):
+                for page in self.client.get_paginator("list_metrics").paginate(Namespace=namespace):
+                    self.calls += 1
+                    names.update((namespace, m["MetricName"]) for m in page.get("Metrics", []))
         except (BotoCoreError, ClientError) as exc:
             raise MetricsUnavailable(f"CloudWatch ListMetrics failed: {' '.join(str(exc).split())[:200]}") from None
         return names

@@ -37,8 +37,9 @@ class LocalMetricSource:
                     end: datetime) -> Mapping[str, Series]:
         """Each query's buckets in [start, end) from one read of the directory."""
         stream = await asyncio.to_thread(self._load)
-        return {q.id: stream.series(q.metric, start=start, end=end, period=q.period, statistic=q.statistic)
-                for q in queries}
+        # One stream holds every namespace (EMF names its own); a metric is found by name and dimensions.
+        return {q.id: stream.series(q.metric, q.dimensions, start=start, end=end, period=q.period,
+                                    statistic=q.statistic) for q in queries}
 
     async def history(self, queries: Sequence[MetricQuery], *, start: datetime,
                       end: datetime) -> Mapping[str, Series]:

@@ -183,7 +183,8 @@ def _history(settings: Settings, specs: Sequence[AlarmSpec],
              days: float) -> tuple[dict[str, dict[int, float]], datetime, datetime]:
     """Each alarm's `{period start ms: statistic}` over the last `days` (a local run: up to its newest minute)."""
     source = metric_history_from_settings(settings)
-    queries = [MetricQuery(spec.name, spec.metric, spec.statistic, spec.period) for spec in specs]
+    queries = [MetricQuery(spec.name, spec.metric, spec.statistic, spec.period, namespace=spec.namespace,
+                           dimensions=spec.dimensions) for spec in specs]
 
     async def read() -> tuple[Mapping[str, Any], datetime, datetime]:
         end = await source.latest() or wall_clock().replace(second=0, microsecond=0)

@@ -16,12 +16,15 @@ Series = list[tuple[datetime, float]]
 
 @dataclass(frozen=True, slots=True)
 class MetricQuery:
-    """One metric statistic per period, like one `MetricDataQuery` (namespace `OrdersPipeline`, no dimensions)."""
+    """One metric statistic per period, like one `MetricDataQuery`; no namespace means the store's own
+    (`OrdersPipeline`), platform metrics name theirs (`AWS/Kafka`) and their dimensions."""
 
     id: str
     metric: str
     statistic: str  # Sum | Average | Minimum | Maximum | SampleCount | pNN
     period: int = 60
+    namespace: str | None = None
+    dimensions: tuple[tuple[str, str], ...] = ()
 
 
 class MetricSource(Protocol):

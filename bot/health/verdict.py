@@ -7,7 +7,8 @@
 Each signal gets its own colour (red checked first, then yellow; so a p99 of 4 s is yellow although it is
 under 5 s), its value at `at`, and its trend over the last 15 minutes. The verdict is the worst colour; a signal
 without data is `unknown` and makes the verdict at best yellow (all five must be green to call it healthy).
-Values: lag = newest per-minute Maximum of `consumer_lag_records`; DLQ rate = newest per-minute Sum of
+Values: lag = newest per-minute Maximum of MSK's `SumOffsetLag` (`AWS/Kafka`, the job's consumer group on
+`orders.raw`, see `bot.platform_metrics`; locally simulated under the same name); DLQ rate = newest per-minute Sum of
 `DLQRecordCount`; checkpoint success = completed / (completed + failed) over the last 5 minutes (the
 CheckpointFailure alarm's window); P99 = newest per-minute p99 of `ProcessingLatency`; completeness = newest
 5-minute Average of `WindowCompleteness`. To add a signal, add its queries to `QUERIES` and a `_SignalRule`.
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot import platform_metrics as aws
 from bot.health.ports import MetricQuery, MetricSource, Series
 from bot.presentation import mrkdwn as md
 
@@ -39,7 +41,8 @@ class Colour(StrEnum):
 
 
 QUERIES = (
-    MetricQuery("lag", "consumer_lag_records", "Maximum"),
+    MetricQuery("lag", aws.CONSUMER_LAG_METRIC, "Maximum", namespace=aws.KAFKA_NAMESPACE,
+                dimensions=aws.CONSUMER_LAG_DIMENSIONS),
     MetricQuery("dlq", "DLQRecordCount", "Sum"),
     MetricQuery("ckpt_ok", "checkpoint_completed_total", "Sum"),
     MetricQuery("ckpt_failed", "checkpoint_failures_total", "Sum"),

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
+from bot import platform_metrics as aws
 from bot.adapters.cloudwatch_metrics import CloudWatchMetricSource
 from bot.cli import app
 from bot.health.verdict import Colour, assess
@@ -26,8 +27,12 @@ def _put_last_minutes(client: Any, *, dlq: float, minutes: int = 10) -> datetime
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     for i in range(minutes, 0, -1):
         at = now - timedelta(minutes=i)
+        # Lag is MSK's own metric (AWS/Kafka, with its dimensions): the same request reads both namespaces.
+        client.put_metric_data(Namespace=aws.KAFKA_NAMESPACE, MetricData=[
+            {"MetricName": aws.CONSUMER_LAG_METRIC, "Timestamp": at, "Value": 1200.0, "Unit": "Count",
+             "Dimensions": [{"Name": k, "Value": v} for k, v in aws.CONSUMER_LAG_DIMENSIONS]},
+        ])
         client.put_metric_data(Namespace="OrdersPipeline", MetricData=[
-            {"MetricName": "consumer_lag_records", "Timestamp": at, "Value": 1200.0, "Unit": "Count"},
             {"MetricName": "DLQRecordCount", "Timestamp": at, "Value": dlq, "Unit": "Count"},
             {"MetricName": "checkpoint_completed_total", "Timestamp": at, "Value": 6.0, "Unit": "Count"},
             {"MetricName": "checkpoint_failures_total", "Timestamp": at, "Value": 0.0, "Unit": "Count"},

@@ -41,6 +41,19 @@ def test_alarms_deploy_with_the_guide_thresholds(cloudwatch: Any) -> None:
     assert latency["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:orders-pipeline-high"]
     assert alarms["orders-pipeline-WindowCompletenessLow"]["ComparisonOperator"] == "LessThanThreshold"
     assert alarms["orders-pipeline-KafkaBrokerDown"]["TreatMissingData"] == "breaching"
+    # The platform alarms watch AWS's own metrics, with their dimensions.
+    platform = {name: (a["Namespace"], a["MetricName"], a["Statistic"], a["ComparisonOperator"], a["Threshold"],
+                       {d["Name"]: d["Value"] for d in a["Dimensions"]})
+                for name, a in alarms.items() if a["Namespace"] != "OrdersPipeline"}
+    assert platform == {
+        "orders-pipeline-KafkaBrokerDown": ("AWS/Kafka", "ActiveControllerCount", "SampleCount",
+                                            "LessThanThreshold", 3.0, {"Cluster Name": "orders-pipeline"}),
+        "orders-pipeline-ConsumerLagHigh": ("AWS/Kafka", "SumOffsetLag", "Maximum", "GreaterThanThreshold", 50_000.0,
+                                            {"Cluster Name": "orders-pipeline", "Consumer Group": "orders-pipeline",
+                                             "Topic": "orders.raw"}),
+        "orders-pipeline-FirehoseDeliveryFailed": ("AWS/Firehose", "DeliveryToS3.Success", "Average",
+                                                   "LessThanThreshold", 1.0, {"DeliveryStreamName": "orders-output"}),
+    }
     stalled = alarms["orders-pipeline-PipelineStalled"]
     assert (stalled["MetricName"], stalled["TreatMissingData"], stalled["Threshold"]) == (
         "CanaryHeartbeat", "breaching", 1.0)

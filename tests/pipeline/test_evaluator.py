@@ -17,7 +17,9 @@ from bot.alarms.models import AlarmState, parse_alarm
 from bot.sns.envelope import parse_envelope
 from bot.sns.signing import SnsSigner, generate_identity
 from bot.sns.verify import SignatureVerifier
+from pipeline import infra
 from pipeline.alarms import ALARMS, AlarmSpec
+from pipeline.emf import datums, read_files
 from pipeline.evaluator import deliver, evaluate_series
 from pipeline.metrics import Stat
 
@@ -121,6 +123,30 @@ def test_the_bot_parses_the_body_it_receives() -> None:
     assert event.new_state is AlarmState.ALARM and event.old_state is AlarmState.OK
     assert event.observed_value == 148.0 and event.threshold == 100.0 and event.period == 60
     assert event.region == "us-east-1"
+
+
+def test_simulated_platform_faults_fire_the_aws_metric_alarms_with_their_namespace_and_dimensions() -> None:
+    """`pipeline.infra` writes AWS/Kafka and AWS/Firehose datums as AWS does; the alarms find them by name and
+    dimensions, and the body the bot parses names the real namespace and dimensions."""
+    faults = [infra.PlatformFault("broker_down", T0 + 5 * 60_000, T0 + 9 * 60_000),
+              infra.PlatformFault("firehose_failure", T0 + 12 * 60_000, T0 + 13 * 60_000),
+              infra.PlatformFault("consumer_lag", T0 + 14 * 60_000, T0 + 19 * 60_000)]
+    series = read_files([])
+    for doc in infra.minute_datums(T0, T0 + 25 * 60_000, faults):
+        for datum in datums(doc):
+            series.setdefault((datum.name, datum.dims), {}).setdefault(datum.timestamp_ms, Stat()).merge(datum.stat)
+    changes = [c for c in evaluate_series(series, ALARMS) if c.new_state == "ALARM"]
+    fired = {c.alarm_name.removeprefix("orders-pipeline-"): c for c in changes}
+    assert set(fired) == {"KafkaBrokerDown", "FirehoseDeliveryFailed", "ConsumerLagHigh"}
+    brokers = parse_alarm(json.dumps(fired["KafkaBrokerDown"].body))
+    assert brokers is not None and brokers.namespace == "AWS/Kafka" and brokers.statistic == "SAMPLE_COUNT"
+    assert brokers.metric_name == "ActiveControllerCount" and brokers.observed_value == 2.0
+    assert brokers.dimensions == {"Cluster Name": "orders-pipeline"}
+    firehose = parse_alarm(json.dumps(fired["FirehoseDeliveryFailed"].body))
+    assert firehose is not None and firehose.namespace == "AWS/Firehose"
+    assert firehose.dimensions == {"DeliveryStreamName": "orders-output"} and firehose.observed_value == 0.75
+    lag = parse_alarm(json.dumps(fired["ConsumerLagHigh"].body))
+    assert lag is not None and lag.metric_name == "SumOffsetLag" and lag.dimensions["Topic"] == "orders.raw"
 
 
 class _Recorder(BaseHTTPRequestHandler):

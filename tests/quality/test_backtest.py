@@ -23,11 +23,15 @@ T0_MS = int(T0.timestamp() * 1000)
 SPEC = {spec.name: spec for spec in ALARMS}
 
 
-def _points(values: dict[int, float]) -> dict[int, Stat]:
+def _points(values: dict[int, float], statistic: str = "") -> dict[int, Stat]:
+    """One datapoint a minute; for a SampleCount alarm (brokers reporting) `value` datapoints of 1."""
     out = {}
     for minute, value in values.items():
         stat = Stat()
-        stat.add(value)
+        if statistic == "SampleCount":
+            stat.add(1.0, value)
+        else:
+            stat.add(value)
         out[T0_MS + minute * 60_000] = stat
     return out
 
@@ -58,8 +62,8 @@ CASES = {
 def test_backtest_episodes_are_the_evaluators_state_changes(name: str) -> None:
     """One evaluator: the episodes a backtest reports start and end exactly where the evaluator moves the alarm."""
     spec = SPEC[name]
-    points = _points(CASES[name])
-    changes = evaluate_series({(spec.metric, ()): points}, [spec])
+    points = _points(CASES[name], spec.statistic)
+    changes = evaluate_series({(spec.metric, tuple(sorted(spec.dimensions))): points}, [spec])
     values = period_values(spec, points)
     first, last = min(points), max(points)
     found = episodes(spec, values, datetime.fromtimestamp(first / 1000, UTC),
@@ -77,7 +81,7 @@ def test_peak_is_the_most_extreme_datapoint_and_an_open_episode_has_no_end() -> 
                    T0, T0 + timedelta(minutes=300))
     assert [e["peak"] for e in dlq["episodes"]] == [150.0, 200.0]
     brokers = backtest(SPEC["KafkaBrokerDown"],
-                       period_values(SPEC["KafkaBrokerDown"], _points(CASES["KafkaBrokerDown"])),
+                       period_values(SPEC["KafkaBrokerDown"], _points(CASES["KafkaBrokerDown"], "SampleCount")),
                        T0, T0 + timedelta(minutes=210))
     assert brokers["episodes"][-1] == {"start": "2026-11-20T03:22:00Z", "end": None, "peak": 1.0}
     # Missing minutes treated as breaching raise it too; its peak is the one datapoint it saw.

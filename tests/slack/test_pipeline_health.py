@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import platform_metrics as aws
 from bot.adapters.local_metrics import LocalMetricSource
 from bot.app import build_adapters
 from bot.settings import Settings
@@ -26,7 +27,8 @@ def write_minutes(directory: Path, *, dlq_per_minute: float, minutes: int = 15) 
     docs = []
     for i in range(minutes):
         at = int((now - timedelta(minutes=minutes - i)).timestamp() * 1000)
-        docs += [emf.count_document("consumer_lag_records", 900, timestamp_ms=at),
+        docs += [emf.count_document(aws.CONSUMER_LAG_METRIC, 900, timestamp_ms=at, dims=aws.CONSUMER_LAG_DIMENSIONS,
+                                    namespace=aws.KAFKA_NAMESPACE),
                  emf.count_document("DLQRecordCount", dlq_per_minute, timestamp_ms=at),
                  emf.count_document("checkpoint_completed_total", 6, timestamp_ms=at),
                  emf.count_document("checkpoint_failures_total", 0, timestamp_ms=at)]
