@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,18 @@ pytest_plugins = ["tests.fakes.fixtures", "tests.support.app", "tests.support.mo
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_as_pytest_set_it() -> Iterator[None]:
+    """A CLI test (`demo`, `serve`) configures logging for the process: its handler writes to that test's captured
+    stderr, closed afterwards. Each test gets the root logger back as pytest set it, so later log lines reach
+    pytest's capture instead of a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _postgres_reason() -> str | None:
