@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from bot.sns.signing import SnsSigner
 from tests.support.alarms import CRITICAL_TOPIC, metric_alarm
+from tests.support.serving import start_serve, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -34,26 +34,14 @@ def serve(database_url: str, cert: Path, log: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAGERDUTY_", "SNS_"))}
     env.update(DATABASE_URL=database_url, SNS_SIGNING_CERT_FILE=str(cert), SNS_TOPIC_ARNS=CRITICAL_TOPIC,
                LOG_FORMAT="json", LOCAL_LOGS=str(log.parent / "none" / "*.jsonl"))
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--port", str(port)], stdout=sink, stderr=sink, env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(20)
+    base = f"http://127.0.0.1:{port}"
+    process = start_serve(port, env, log)
+    try:
+        wait_ready(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 def test_serve_end_to_end_over_http(tmp_path: Path, database_url: str,

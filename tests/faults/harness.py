@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -31,6 +30,7 @@ from tests.fakes.fixtures import ROUTING_KEY, SLACK_TOKEN
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.fakes.slack_api import FakeSlack
 from tests.support.alarms import CRITICAL_TOPIC, metric_alarm
+from tests.support.serving import start_serve, wait_ready
 
 CRITICAL_ALARMS = ("DLQSpike", "CheckpointFailure", "KafkaBrokerDown", "FirehoseDeliveryFailed",
                    "InvariantViolated", "PipelineStalled")
@@ -70,17 +70,8 @@ class Replica:
 
     def start(self) -> float:
         """Start and wait for /readyz; returns when it became ready (monotonic)."""
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(self.port)],
-                                            stdout=sink, stderr=sink, env=self.env)
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            with suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return time.monotonic()
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"{self.name} did not become ready"
-            time.sleep(0.05)
+        self.process = start_serve(self.port, self.env, self.log)
+        return wait_ready(self.url, self.process, self.log, timeout=READY_TIMEOUT, poll=0.05, name=self.name)
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would."""

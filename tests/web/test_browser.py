@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +28,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.slack.client import SIGNING_SECRET
 from tests.slack.logs import log_line, write_logs
 from tests.support.alarms import CRITICAL_TOPIC, HIGH_TOPIC, metric_alarm
+from tests.support.serving import start_serve, wait_ready
 from tests.web.conftest import CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, TEAM_ID
 
 pytestmark = pytest.mark.slow
@@ -72,24 +71,13 @@ class LiveBot:
 @contextmanager
 def _serve(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)],
-                                   stdout=sink, stderr=sink, env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(20)
+    process = start_serve(port, env, log)
+    try:
+        wait_ready(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 @pytest.fixture
